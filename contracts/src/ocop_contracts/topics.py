@@ -1,0 +1,64 @@
+"""The topic catalogue: the public interface of ocop on Kafka.
+
+Names follow ``ocop.<service>.<stream>.v<major>``. A breaking change to a stream's events is a new
+major version on a new topic; ``v1`` only ever gains optional fields.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SERVICES: Final = ("registry", "evaluation", "trade", "inspection", "insights")
+
+REGISTRY_PRODUCERS: Final = "ocop.registry.producers.v1"
+REGISTRY_PRODUCTS: Final = "ocop.registry.products.v1"
+REGISTRY_APPLICATIONS: Final = "ocop.registry.applications.v1"
+EVALUATION_RESULTS: Final = "ocop.evaluation.results.v1"
+EVALUATION_CERTIFICATES: Final = "ocop.evaluation.certificates.v1"
+TRADE_PROMOTIONS: Final = "ocop.trade.promotions.v1"
+TRADE_LISTINGS: Final = "ocop.trade.listings.v1"
+INSPECTION_CAMPAIGNS: Final = "ocop.inspection.campaigns.v1"
+INSPECTION_FINDINGS: Final = "ocop.inspection.findings.v1"
+
+EVENT_TOPICS: Final = (
+    REGISTRY_PRODUCERS,
+    REGISTRY_PRODUCTS,
+    REGISTRY_APPLICATIONS,
+    EVALUATION_RESULTS,
+    EVALUATION_CERTIFICATES,
+    TRADE_PROMOTIONS,
+    TRADE_LISTINGS,
+    INSPECTION_CAMPAIGNS,
+    INSPECTION_FINDINGS,
+)
+
+# Services that accept commands from other agencies' systems over Kafka.
+COMMAND_SERVICES: Final = ("registry", "evaluation", "trade", "inspection")
+# Services that consume topics, and so own a dead-letter topic.
+CONSUMER_SERVICES: Final = ("registry", "evaluation", "trade", "inspection", "insights")
+
+
+def commands(service: str) -> str:
+    """The topic on which ``service`` accepts commands from machines."""
+    _check(service)
+    return f"ocop.{service}.commands.v1"
+
+
+def dlq(consumer: str) -> str:
+    """The dead-letter topic of the consuming service ``consumer``."""
+    _check(consumer)
+    return f"ocop.{consumer}.dlq.v1"
+
+
+def all_topics() -> tuple[str, ...]:
+    """Every topic the system uses; created at start-up."""
+    return (
+        *EVENT_TOPICS,
+        *(commands(s) for s in COMMAND_SERVICES),
+        *(dlq(s) for s in CONSUMER_SERVICES),
+    )
+
+
+def _check(service: str) -> None:
+    if service not in SERVICES:
+        raise ValueError(f"unknown ocop service {service!r}; expected one of {', '.join(SERVICES)}")

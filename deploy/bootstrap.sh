@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing: Java and Maven (for Kafka), uv, the workspace's
+# virtual environment (Python 3.11, uv.lock). Safe to run again.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+export UV_PYTHON_DOWNLOADS=never
+PYTHON=${OCOP_PYTHON:-python3.11}
+
+apt_install() {
+  [ "$(id -u)" -eq 0 ] || die "missing $*; install with: sudo apt-get install -y $*"
+  if [ ! -f "$STATE/.apt-updated" ]; then
+    apt-get update -qq && mkdir -p "$STATE" && touch "$STATE/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v "$PYTHON" >/dev/null || die "$PYTHON is required (the project runs on CPython 3.11)"
+command -v java >/dev/null || { say "installing Java"; apt_install openjdk-17-jre-headless; }
+command -v mvn >/dev/null || { say "installing Maven"; apt_install maven; }
+
+if ! command -v uv >/dev/null; then
+  say "installing uv from PyPI"
+  "$PYTHON" -m pip install --quiet uv || die "could not install uv with pip"
+fi
+UV=$(command -v uv)
+cd "$ROOT"
+"$UV" sync --frozen --python "$PYTHON" --quiet || die "uv sync failed"

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Apache Kafka (KRaft, one node) for the local stack, from Maven Central jars.
+#   deploy/kafka.sh fetch|start|stop|status
+# Environment: OCOP_KAFKA_PORT (9092), OCOP_KAFKA_CONTROLLER_PORT (9093), OCOP_KAFKA_DIR (.ocop/kafka),
+#              OCOP_KAFKA_HEAP (512m).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PORT=${OCOP_KAFKA_PORT:-9092}
+CPORT=${OCOP_KAFKA_CONTROLLER_PORT:-9093}
+DIR=${OCOP_KAFKA_DIR:-$STATE/kafka}
+POM=$ROOT/deploy/kafka/pom.xml
+VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")
+LIBS=$CACHE/kafka-$VERSION/libs
+PIDFILE=$DIR/kafka.pid
+
+fetch() {
+  [ -f "$LIBS/.complete" ] && return 0
+  command -v java >/dev/null || die "java is not installed (Kafka $VERSION needs Java 17+)"
+  command -v mvn >/dev/null || die "mvn is not installed: apt-get install maven"
+  say "fetching Apache Kafka $VERSION and its dependencies from Maven Central into $LIBS"
+  rm -rf "$LIBS"
+  mvn -q -B -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" \
+    || die "could not fetch Kafka $VERSION from Maven Central (see the mvn output above)"
+  touch "$LIBS/.complete"
+}
+
+start() {
+  if running "$PIDFILE"; then say "kafka already running (pid $(cat "$PIDFILE"), port $PORT)"; return 0; fi
+  port_busy "$PORT" && die "port $PORT is already in use by another process; stop it or set OCOP_KAFKA_PORT"
+  port_busy "$CPORT" && die "port $CPORT (Kafka controller) is already in use; stop it or set OCOP_KAFKA_CONTROLLER_PORT"
+  fetch
+  mkdir -p "$DIR/data"
+  cat > "$DIR/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$CPORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$DIR/data
+num.partitions=3
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+min.insync.replicas=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+PROPS
+  local cp="$LIBS/*"
+  if [ ! -f "$DIR/data/meta.properties" ]; then
+    say "formatting KRaft storage in $DIR/data"
+    java -cp "$cp" -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.xml" kafka.tools.StorageTool \
+      format --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+      -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "kafka storage format failed"; }
+  fi
+  say "starting kafka $VERSION on 127.0.0.1:$PORT (log: $DIR/kafka.log)"
+  nohup java -Xms256m -Xmx"${OCOP_KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.xml" \
+    -cp "$cp" kafka.Kafka "$DIR/server.properties" >"$DIR/kafka.log" 2>&1 </dev/null &
+  echo $! >"$PIDFILE"
+  local deadline=$((SECONDS + 90))
+  until grep -q 'Kafka Server started' "$DIR/kafka.log" 2>/dev/null; do
+    running "$PIDFILE" && [ $SECONDS -lt $deadline ] || break
+    sleep 0.2
+  done
+  if ! wait_port "$PORT" 5 "$PIDFILE"; then
+    tail -n 30 "$DIR/kafka.log" >&2
+    die "kafka did not start on port $PORT (log: $DIR/kafka.log)"
+  fi
+  say "kafka is up on 127.0.0.1:$PORT"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop_pid "$PIDFILE" kafka ;;
+  status) if running "$PIDFILE"; then echo "kafka running (pid $(cat "$PIDFILE"), 127.0.0.1:$PORT)"; else echo "kafka stopped"; exit 1; fi ;;
+  *) die "usage: $0 fetch|start|stop|status" ;;
+esac

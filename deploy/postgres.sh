@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# PostgreSQL for the local stack: Debian's server, a private cluster under .ocop/.
+#   deploy/postgres.sh install|start|stop|status
+# Environment: OCOP_PG_PORT (5432), OCOP_PG_DIR (.ocop/postgres),
+#              OCOP_PG_SUPERUSER_PASSWORD (dev default), OCOP_<SERVICE>_DB_PASSWORD (dev defaults).
+# Creates database `ocop` and, per service, a login role ocop_<service> owning schema <service>;
+# PUBLIC gets nothing, so a role can touch only its own schema.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PORT=${OCOP_PG_PORT:-5432}
+DIR=${OCOP_PG_DIR:-$STATE/postgres}
+DATA=$DIR/data
+SUPERPW=${OCOP_PG_SUPERUSER_PASSWORD:-ocop-dev-superuser}
+SERVICES="registry evaluation trade inspection insights"
+
+pgbin() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$bin" ] && echo "$bin"
+}
+
+install() {
+  [ -n "$(pgbin)" ] && [ -x "$(pgbin)/initdb" ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "PostgreSQL is not installed; run: sudo apt-get install -y postgresql"
+  say "installing PostgreSQL from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  [ -n "$(pgbin)" ] || die "apt-get install postgresql did not provide initdb"
+  # Debian starts its own cluster on 5432; the project runs its own, so stop Debian's.
+  if command -v pg_ctlcluster >/dev/null; then
+    for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}'); do
+      pg_ctlcluster "${c%/*}" "${c#*/}" stop 2>/dev/null || true
+    done
+  fi
+}
+
+# as_pg CMD...: initdb and the server refuse to run as root, so run them as Debian's postgres user.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+psql_admin() {
+  PGOPTIONS="-c client_min_messages=warning" PGPASSWORD=$SUPERPW "$(pgbin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"
+}
+
+start() {
+  install
+  local bin; bin=$(pgbin)
+  if [ -f "$DATA/postmaster.pid" ] && as_pg "$bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    say "postgres already running (port $PORT)"
+  else
+    port_busy "$PORT" && die "port $PORT is already in use by another process; stop it or set OCOP_PG_PORT"
+    mkdir -p "$DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$DIR"
+    if [ ! -f "$DATA/PG_VERSION" ]; then
+      say "creating a PostgreSQL cluster in $DATA"
+      local pwfile; pwfile=$(mktemp); printf '%s\n' "$SUPERPW" >"$pwfile"; chmod 644 "$pwfile"
+      as_pg "$bin/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" --auth-host=scram-sha-256 \
+        --auth-local=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
+        || { rm -f "$pwfile"; cat "$DIR/initdb.log" >&2; die "initdb failed"; }
+      rm -f "$pwfile"
+      cat >>"$DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$DIR'
+max_connections = 200
+shared_buffers = 128MB
+log_min_messages = warning
+CONF
+    fi
+    say "starting postgres on 127.0.0.1:$PORT (log: $DIR/postgres.log)"
+    as_pg "$bin/pg_ctl" -D "$DATA" -l "$DIR/postgres.log" -o "-p $PORT" -w -t 60 start >/dev/null \
+      || { tail -n 20 "$DIR/postgres.log" >&2; die "postgres did not start on port $PORT"; }
+  fi
+  provision
+}
+
+provision() {
+  psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ocop'" | grep -q 1 \
+    || psql_admin -d postgres -c "CREATE DATABASE ocop"
+  local sql="REVOKE ALL ON DATABASE ocop FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
+  local s pw var
+  for s in $SERVICES; do
+    var="OCOP_$(echo "$s" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
+    pw=${!var:-ocop-dev-$s}
+    sql+="
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ocop_$s') THEN
+    CREATE ROLE ocop_$s LOGIN;
+  END IF;
+END \$\$;
+ALTER ROLE ocop_$s LOGIN PASSWORD '$pw';
+GRANT CONNECT ON DATABASE ocop TO ocop_$s;
+CREATE SCHEMA IF NOT EXISTS $s AUTHORIZATION ocop_$s;
+ALTER ROLE ocop_$s SET search_path = $s;"
+  done
+  psql_admin -d ocop -c "$sql" >/dev/null
+}
+
+stop() {
+  local bin; bin=$(pgbin) || true
+  if [ -n "$bin" ] && [ -f "$DATA/postmaster.pid" ]; then
+    as_pg "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 && say "postgres stopped" || true
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  provision) provision ;;
+  stop) stop ;;
+  status)
+    if [ -f "$DATA/postmaster.pid" ] && as_pg "$(pgbin)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+      echo "postgres running (127.0.0.1:$PORT)"
+    else echo "postgres stopped"; exit 1; fi ;;
+  *) die "usage: $0 install|start|provision|stop|status" ;;
+esac

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The local stack: Kafka, PostgreSQL and the four services, with state under .ocop/.
+#   deploy/stack.sh up|down|status
+# With OCOP_DATABASE_URL set, no private PostgreSQL is started and every service uses that URL.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SERVICES=(registry:8001 evaluation:8002 trade:8003 inspection:8004)
+RUN=$STATE/run
+LOGS=$STATE/logs
+
+start_service() {
+  local name=${1%%:*} port=${1##*:} pidfile="$RUN/$name.pid" upper
+  upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
+  if running "$pidfile"; then say "$name already running (pid $(cat "$pidfile"), port $port)"; return 0; fi
+  port_busy "$port" && die "port $port ($name) is already in use by another process"
+  local dsn_var="OCOP_${upper}_DB_PASSWORD" dsn
+  dsn=${OCOP_DATABASE_URL:-postgresql://ocop_$name:${!dsn_var:-ocop-dev-$name}@127.0.0.1:${OCOP_PG_PORT:-5432}/ocop}
+  OCOP_DATABASE_URL=$dsn OCOP_HTTP_PORT=$port \
+    OCOP_KAFKA_BOOTSTRAP_SERVERS=${OCOP_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${OCOP_KAFKA_PORT:-9092}} \
+    nohup "$ROOT/.venv/bin/python" -m "ocop_$name" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+wait_ready() {
+  local name=${1%%:*} port=${1##*:} deadline=$((SECONDS + 60))
+  until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+    if ! running "$RUN/$name.pid"; then
+      tail -n 30 "$LOGS/$name.log" >&2
+      die "$name exited during start-up (log: $LOGS/$name.log)"
+    fi
+    [ $SECONDS -ge $deadline ] && die "$name not ready after 60 s (log: $LOGS/$name.log)"
+    sleep 0.3
+  done
+  say "$name ready on http://127.0.0.1:$port"
+}
+
+up() {
+  local started=$SECONDS
+  "$ROOT/deploy/bootstrap.sh"
+  mkdir -p "$RUN" "$LOGS"
+  "$ROOT/deploy/kafka.sh" start
+  if [ -z "${OCOP_DATABASE_URL:-}" ]; then "$ROOT/deploy/postgres.sh" start; fi
+  for s in "${SERVICES[@]}"; do start_service "$s"; done
+  for s in "${SERVICES[@]}"; do wait_ready "$s"; done
+  say "stack up in $((SECONDS - started)) s; logs in $LOGS"
+}
+
+down() {
+  for s in "${SERVICES[@]}"; do stop_pid "$RUN/${s%%:*}.pid" "${s%%:*}"; done
+  "$ROOT/deploy/kafka.sh" stop
+  "$ROOT/deploy/postgres.sh" stop
+}
+
+status() {
+  "$ROOT/deploy/kafka.sh" status || true
+  "$ROOT/deploy/postgres.sh" status || true
+  for s in "${SERVICES[@]}"; do
+    if running "$RUN/${s%%:*}.pid"; then echo "${s%%:*} running (pid $(cat "$RUN/${s%%:*}.pid"), port ${s##*:})"
+    else echo "${s%%:*} stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

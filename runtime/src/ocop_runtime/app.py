@@ -1,0 +1,258 @@
+"""The composition root every service shares: ``create_service_app(settings, spec)``.
+
+It builds everything at start-up (no work at import): the telemetry, the asyncpg pool pinned to the
+service's schema, migrations, the topics, the idempotent producer, the outbox relay, the FastStream
+broker with the service's router, and the HTTP endpoints every service has (``/healthz``,
+``/readyz``, ``/metrics``, ``/status``, ``/asyncapi.json``). A service adds only its routers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from ocop_contracts import Event, topics
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ocop_runtime.consumer import EventConsumer, EventRoutes
+from ocop_runtime.db import create_pool
+from ocop_runtime.kafka import ensure_topics
+from ocop_runtime.migrations import migrate
+from ocop_runtime.outbox import OutboxRelay, kafka_producer
+from ocop_runtime.settings import ServiceSettings
+from ocop_runtime.telemetry import Metrics, configure_tracing, instrument_http
+
+log = logging.getLogger("ocop.app")
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service different from the others."""
+
+    name: str
+    title: str
+    description: str
+    migrations: Path
+    routes: EventRoutes = field(default_factory=EventRoutes)
+    publishes: Sequence[type[Event]] = ()
+    routers: Sequence[APIRouter] = ()
+
+
+@dataclass
+class ServiceContext:
+    """What request handlers and background tasks of a running service share."""
+
+    settings: ServiceSettings
+    spec: ServiceSpec
+    metrics: Metrics
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    broker: KafkaBroker
+    relay: OutboxRelay
+    consumer: EventConsumer
+
+
+def get_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the running service's context."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def build_broker(
+    settings: ServiceSettings, spec: ServiceSpec, consumer: EventConsumer
+) -> KafkaBroker:
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"ocop-{spec.name}",
+        description=spec.description,
+    )
+    broker.include_router(consumer.router(settings.consumer_group, description=spec.description))
+    # Declared for the AsyncAPI document only: the outbox relay is the one that publishes.
+    for event_type in spec.publishes:
+        broker.publisher(
+            event_type.TOPIC,
+            title=f"{event_type.TOPIC}:{event_type.EVENT_NAME}",
+            description=(event_type.__doc__ or "").strip() + f" (ce_type {event_type.CE_TYPE})",
+            schema=event_type,
+        )
+    return broker
+
+
+def asyncapi_document(broker: KafkaBroker, spec: ServiceSpec) -> dict[str, Any]:
+    document = AsyncAPI(
+        broker,
+        title=f"ocop {spec.name}",
+        version="1.0.0",
+        description=spec.description,
+        schema_version="3.0.0",
+    )
+    result: dict[str, Any] = document.to_specification().to_jsonable()
+    return result
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    spec: ServiceSpec,
+    *,
+    relay_factory: Callable[..., OutboxRelay] = OutboxRelay,
+) -> FastAPI:
+    metrics = Metrics(spec.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_tracing(spec.name, settings.otlp_endpoint)
+        pool = await create_pool(
+            settings.dsn,
+            settings.db_schema,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        stack = contextlib.AsyncExitStack()
+        stack.push_async_callback(pool.close)
+        try:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn, settings.db_schema, spec.migrations)
+            if applied:
+                log.info("%s: applied migrations %s", spec.name, ", ".join(applied))
+            await ensure_topics(
+                settings.kafka_bootstrap_servers,
+                topics.all_topics(),
+                partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+            )
+            producer = kafka_producer(
+                settings.kafka_bootstrap_servers, client_id=f"ocop-{spec.name}"
+            )
+            await producer.start()
+            stack.push_async_callback(producer.stop)
+            relay = relay_factory(
+                pool,
+                producer,
+                schema=settings.db_schema,
+                metrics=metrics,
+                batch_size=settings.relay_batch_size,
+                poll_seconds=settings.relay_poll_seconds,
+                retry_seconds=settings.relay_retry_seconds,
+            )
+            await relay.start()
+            stack.push_async_callback(relay.stop)
+            consumer = EventConsumer(
+                spec.routes,
+                consumer=spec.name,
+                pool=pool,
+                producer=producer,
+                dlq_topic=topics.dlq(spec.name),
+                metrics=metrics,
+                max_attempts=settings.handler_max_attempts,
+                backoff_seconds=settings.handler_backoff_seconds,
+                backoff_max_seconds=settings.handler_backoff_max_seconds,
+            )
+            broker = build_broker(settings, spec, consumer)
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            app.state.ctx = ServiceContext(
+                settings, spec, metrics, pool, producer, broker, relay, consumer
+            )
+            log.info("%s: ready on %s:%s", spec.name, settings.http_host, settings.http_port)
+        except BaseException:
+            await stack.aclose()
+            raise
+        async with stack:
+            yield
+
+    app = FastAPI(
+        title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan
+    )
+    instrument_http(app, spec.name, metrics)
+    app.include_router(_shared_router(spec, metrics))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @router.get("/readyz", summary="PostgreSQL and Kafka are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: ServiceContext | None = getattr(request.app.state, "ctx", None)
+        if ctx is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        checks = {"postgres": await _check_postgres(ctx), "kafka": await _check_kafka(ctx)}
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/status", summary="Outbox backlog and dead letters of this service")
+    async def status(request: Request) -> dict[str, Any]:
+        ctx: ServiceContext = request.app.state.ctx
+        row = await ctx.pool.fetchrow(
+            "SELECT count(*) AS backlog,"
+            " extract(epoch FROM clock_timestamp() - min(created_at)) AS oldest"
+            " FROM outbox WHERE published_at IS NULL"
+        )
+        dead = await ctx.pool.fetchval("SELECT count(*) FROM dead_letters")
+        return {
+            "service": spec.name,
+            "consumer_group": ctx.settings.consumer_group,
+            "subscribed_topics": ctx.consumer.routes.topics,
+            "outbox_backlog": row["backlog"],
+            "outbox_oldest_seconds": float(row["oldest"] or 0),
+            "dead_letters": dead,
+        }
+
+    @router.get("/asyncapi.json", summary="AsyncAPI 3 document of this service's topics")
+    async def asyncapi(request: Request) -> dict[str, Any]:
+        ctx: ServiceContext = request.app.state.ctx
+        return asyncapi_document(ctx.broker, spec)
+
+    return router
+
+
+async def _check_postgres(ctx: ServiceContext) -> str:
+    try:
+        await asyncio.wait_for(ctx.pool.fetchval("SELECT 1"), 2)
+        return "ok"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+async def _check_kafka(ctx: ServiceContext) -> str:
+    try:
+        ok = await asyncio.wait_for(ctx.producer.client.fetch_all_metadata(), 3)
+        return "ok" if ok is not None and ok.brokers() else "no brokers"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def run_service(settings_type: type[S], create_app: Callable[[S], FastAPI]) -> None:
+    """Entry point of ``python -m ocop_<service>``: settings from the environment, then uvicorn."""
+    import uvicorn
+
+    settings = settings_type()
+    app = create_app(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")

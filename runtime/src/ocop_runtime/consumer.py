@@ -1,0 +1,308 @@
+"""Consuming events: the routing table, the inbox, bounded retries, dead letters and acks.
+
+Every record goes through :meth:`EventConsumer.handle`, which never lets an exception escape
+(FastStream's MANUAL policy would then move on without committing, and a later commit would skip
+the record). Outcomes:
+
+* not a valid ocop CloudEvent, unknown ``ce_type``/version, wrong topic, or a value that fails
+  the contract: dead letter at once, then ack;
+* a known type this service does not handle: ack (``ignored``);
+* handled: one transaction inserts ``(consumer, event_id)`` into the inbox and applies the effect;
+  an existing inbox row means a duplicate, which has no effect; then ack;
+* the handler raises: retry with exponential backoff, up to ``handler_max_attempts``, then
+  dead letter and ack;
+* the database or the broker is unreachable: no ack, seek back, so the record is redelivered
+  once the infrastructure is back (this is not the event's fault, so it never dead-letters).
+
+The offset is committed (ack) only after the database commit or the dead-letter write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
+from ocop_contracts import Envelope, EnvelopeError, Event, UnknownEventType, event_class
+from opentelemetry import trace
+from pydantic import ValidationError
+
+from ocop_runtime.dlq import dead_letter_headers
+from ocop_runtime.telemetry import Metrics, context_from
+
+log = logging.getLogger("ocop.consumer")
+_tracer = trace.get_tracer("ocop.consumer")
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a record came from, for handlers that need it."""
+
+    envelope: Envelope
+    topic: str
+    partition: int
+    offset: int
+
+
+Handler = Callable[[asyncpg.Connection, Any, Delivery], Awaitable[None]]
+
+# Failures of the infrastructure rather than of the event: redeliver, never dead-letter.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.InterfaceError,
+    KafkaError,
+)
+
+
+class EventRoutes:
+    """A service's routing table: which event types it handles, and with what."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._topics: set[str] = set()
+
+    def on(self, event_type: type[E]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if event_type.CE_TYPE in self._handlers:
+                raise ValueError(f"{event_type.CE_TYPE} already has a handler")
+            self._handlers[event_type.CE_TYPE] = handler
+            self._topics.add(event_type.TOPIC)
+            return handler
+
+        return register
+
+    def listen(self, *topics: str) -> None:
+        """Subscribe to topics whose events are not handled yet (they are acknowledged)."""
+        self._topics.update(topics)
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self._topics)
+
+    def handler_for(self, type_: str) -> Handler | None:
+        return self._handlers.get(type_)
+
+
+class _DeadLettered(Exception):
+    pass
+
+
+class EventConsumer:
+    """Applies records to one service's schema through its :class:`EventRoutes`."""
+
+    def __init__(
+        self,
+        routes: EventRoutes,
+        *,
+        consumer: str,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        dlq_topic: str,
+        metrics: Metrics,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        backoff_max_seconds: float = 5.0,
+    ) -> None:
+        self.routes = routes
+        self.consumer = consumer
+        self._pool = pool
+        self._producer = producer
+        self._dlq_topic = dlq_topic
+        self._metrics = metrics
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._backoff_max = backoff_max_seconds
+
+    def router(self, group_id: str, *, description: str = "") -> KafkaRouter:
+        """The FastStream router: one subscriber over the service's topics, acked by hand."""
+        router = KafkaRouter()
+        if not self.routes.topics:
+            return router
+        consumer = self
+
+        async def on_record(msg: KafkaMessage) -> None:
+            await consumer.handle(msg)
+
+        router.subscriber(
+            *self.routes.topics,
+            group_id=group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            title=f"{self.consumer} consumer",
+            description=description,
+        )(on_record)
+        return router
+
+    async def handle(self, msg: Any) -> None:
+        record = msg.raw_message
+        started = time.perf_counter()
+        try:
+            outcome = await self.apply(record)
+        except INFRASTRUCTURE_ERRORS as exc:
+            log.warning(
+                "%s: cannot apply %s[%s]@%s now (%s: %s); will redeliver",
+                self.consumer,
+                record.topic,
+                record.partition,
+                record.offset,
+                type(exc).__name__,
+                exc,
+            )
+            self._metrics.messages.labels(record.topic, "redelivered").inc()
+            await asyncio.sleep(self._backoff_max)
+            await msg.nack()
+            return
+        self._metrics.messages.labels(record.topic, outcome).inc()
+        self._metrics.message_duration.labels(record.topic).observe(time.perf_counter() - started)
+        try:
+            await msg.ack()
+        except KafkaError as exc:
+            # The effect is committed; a redelivery would hit the inbox. Nothing to undo.
+            log.warning(
+                "%s: offset commit failed (%s); a redelivery will be absorbed", self.consumer, exc
+            )
+
+    async def apply(self, record: Any) -> str:
+        """Apply one record; return the outcome. Raises only for infrastructure failures."""
+        headers = list(record.headers or [])
+        try:
+            envelope = Envelope.from_headers(headers)
+            event_type = event_class(envelope.type)
+            if record.topic != event_type.TOPIC:
+                raise _DeadLettered(f"event type {envelope.type} does not belong on {record.topic}")
+            handler = self.routes.handler_for(envelope.type)
+            if handler is None:
+                return "ignored"
+            event = event_type.model_validate_json(record.value or b"")
+        except (EnvelopeError, UnknownEventType, _DeadLettered) as exc:
+            await self.dead_letter(record, headers, str(exc), attempts=0)
+            return "dead_lettered"
+        except ValidationError as exc:
+            reason = f"invalid {envelope.type}: " + "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            await self.dead_letter(record, headers, reason, attempts=0)
+            return "dead_lettered"
+
+        delivery = Delivery(envelope, record.topic, record.partition, record.offset)
+        with _tracer.start_as_current_span(
+            f"consume {record.topic}",
+            context=context_from(envelope.traceparent, envelope.tracestate),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.message.id": envelope.id,
+                "messaging.consumer.group.name": self.consumer,
+                "ocop.event.type": envelope.type,
+            },
+        ) as span:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    outcome = await self._apply_once(handler, event, delivery)
+                    span.set_attribute("ocop.outcome", outcome)
+                    return outcome
+                except INFRASTRUCTURE_ERRORS:
+                    raise
+                except Exception as exc:
+                    span.record_exception(exc)
+                    reason = f"{type(exc).__name__}: {exc}"
+                    if attempt >= self._max_attempts:
+                        await self.dead_letter(
+                            record, headers, f"failed {attempt} times; last: {reason}", attempt
+                        )
+                        span.set_attribute("ocop.outcome", "dead_lettered")
+                        return "dead_lettered"
+                    self._metrics.handler_retries.labels(record.topic).inc()
+                    delay = min(self._backoff * 2 ** (attempt - 1), self._backoff_max)
+                    log.info(
+                        "%s: attempt %d of %s failed (%s); retrying in %.2fs",
+                        self.consumer,
+                        attempt,
+                        envelope.id,
+                        reason,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+
+    async def _apply_once(self, handler: Handler, event: Event, delivery: Delivery) -> str:
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO inbox (consumer, event_id, ce_type, topic, kafka_partition, kafka_offset)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+                self.consumer,
+                delivery.envelope.id,
+                delivery.envelope.type,
+                delivery.topic,
+                delivery.partition,
+                delivery.offset,
+            )
+            if inserted is None:
+                return "duplicate"
+            await handler(conn, event, delivery)
+            return "processed"
+
+    async def dead_letter(
+        self, record: Any, headers: list[tuple[str, bytes]], reason: str, attempts: int
+    ) -> None:
+        log.warning(
+            "%s: dead-lettering %s[%s]@%s: %s",
+            self.consumer,
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+        )
+        await self._producer.send_and_wait(
+            self._dlq_topic,
+            key=record.key,
+            value=record.value,
+            headers=dead_letter_headers(
+                headers,
+                reason=reason,
+                consumer=self.consumer,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                attempts=attempts,
+            ),
+        )
+        envelope_id = next((v.decode(errors="replace") for k, v in headers if k == "ce_id"), None)
+        envelope_type = next(
+            (v.decode(errors="replace") for k, v in headers if k == "ce_type"), None
+        )
+        try:
+            await self._pool.execute(
+                "INSERT INTO dead_letters (consumer, event_id, ce_type, topic, kafka_partition,"
+                " kafka_offset, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                self.consumer,
+                envelope_id,
+                envelope_type,
+                record.topic,
+                record.partition,
+                record.offset,
+                reason,
+                attempts,
+            )
+        except INFRASTRUCTURE_ERRORS as exc:
+            # The DLQ topic is the record of truth; the table is a convenience for operators.
+            log.warning("%s: could not log the dead letter locally: %s", self.consumer, exc)

@@ -1,0 +1,102 @@
+"""Kafka administration shared by the services and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger("ocop.kafka")
+
+
+@contextlib.asynccontextmanager
+async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int
+) -> list[str]:
+    """Create the topics that are missing; return the names created. Safe to run concurrently."""
+    async with admin_client(bootstrap_servers) as admin:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        created = []
+        for topic in missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            topic, num_partitions=partitions, replication_factor=replication_factor
+                        )
+                    ]
+                )
+                created.append(topic)
+            except TopicAlreadyExistsError:
+                pass  # another service created it first
+    if created:
+        log.info("created topics: %s", ", ".join(created))
+    return created
+
+
+async def consumer_lag(bootstrap_servers: str, group_id: str) -> dict[str, int]:
+    """Records not yet committed by ``group_id``, per topic (over the partitions it committed)."""
+    async with admin_client(bootstrap_servers) as admin:
+        committed = await admin.list_consumer_group_offsets(group_id)
+    if not committed:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(committed))
+    finally:
+        await consumer.stop()
+    lag: dict[str, int] = {}
+    for tp, meta in committed.items():
+        lag[tp.topic] = lag.get(tp.topic, 0) + max(0, ends.get(tp, 0) - max(meta.offset, 0))
+    return lag
+
+
+async def read_all(
+    bootstrap_servers: str, topic: str, *, wait_seconds: float = 10.0
+) -> list[tuple[TopicPartition, object]]:
+    """Every record currently on ``topic`` (no consumer group), oldest first per partition."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[tuple[TopicPartition, object]] = []
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        for tp in list(remaining):
+            if await consumer.position(tp) >= ends[tp]:
+                remaining.discard(tp)
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while remaining and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, records in batch.items():
+                out.extend((tp, r) for r in records)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()

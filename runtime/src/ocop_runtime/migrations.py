@@ -1,0 +1,98 @@
+"""Forward-only SQL migrations, one runner for every service schema.
+
+Files are ``NNNN_description.sql``. The runtime's own files (outbox, inbox, dead letters) are
+applied first under the name ``runtime/NNNN_...``, then the service's. Each file runs in its own
+transaction with ``search_path`` set to the schema; the whole run holds an advisory lock so two
+replicas starting together do not race; each applied file's sha256 is recorded in
+``<schema>.schema_migrations`` and a file changed after it was applied stops start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import asyncpg
+
+_NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
+
+
+class MigrationError(RuntimeError):
+    """Start-up must stop: the migrations on disk do not match what the database has applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_directory(directory: Path, prefix: str = "") -> list[Migration]:
+    if not directory.is_dir():
+        raise MigrationError(f"migrations directory {directory} does not exist")
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        if not _NAME.match(path.name):
+            raise MigrationError(f"{path}: migration files are named NNNN_description.sql")
+        migrations.append(Migration(prefix + path.name, path.read_text(encoding="utf-8")))
+    numbers = [m.name.rsplit("/", 1)[-1][:4] for m in migrations]
+    if len(set(numbers)) != len(numbers):
+        raise MigrationError(f"{directory}: two migrations share a number")
+    return migrations
+
+
+def runtime_migrations() -> list[Migration]:
+    return load_directory(Path(str(resources.files("ocop_runtime") / "sql")), prefix="runtime/")
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, service_dir: Path) -> list[str]:
+    """Apply pending migrations to ``schema``; return the names applied."""
+    wanted = runtime_migrations() + load_directory(service_dir)
+    exists = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
+    if not exists:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    lock = await conn.fetchval("SELECT hashtext($1)::bigint", f"ocop.migrate.{schema}")
+    await conn.execute("SELECT pg_advisory_lock($1)", lock)
+    try:
+        await conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations ('
+            " name text PRIMARY KEY, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        rows = await conn.fetch(f'SELECT name, checksum FROM "{schema}".schema_migrations')
+        applied = {r["name"]: r["checksum"] for r in rows}
+        names = {m.name for m in wanted}
+        for name in sorted(set(applied) - names):
+            raise MigrationError(
+                f"schema {schema}: migration {name} was applied but its file is gone; "
+                "migrations are forward-only, restore the file"
+            )
+        done = []
+        for m in wanted:
+            if m.name in applied:
+                if applied[m.name] != m.checksum:
+                    raise MigrationError(
+                        f"schema {schema}: migration {m.name} changed after it was applied "
+                        f"(recorded sha256 {applied[m.name][:12]}…, file {m.checksum[:12]}…); "
+                        "restore the file and put the change in a new migration"
+                    )
+                continue
+            async with conn.transaction():
+                await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+                await conn.execute(m.sql)
+                await conn.execute(
+                    f'INSERT INTO "{schema}".schema_migrations (name, checksum) VALUES ($1, $2)',
+                    m.name,
+                    m.checksum,
+                )
+            done.append(m.name)
+        return done
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", lock)

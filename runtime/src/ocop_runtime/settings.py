@@ -1,0 +1,77 @@
+"""Settings shared by every service, read from ``OCOP_*`` environment variables.
+
+Each service subclasses :class:`ServiceSettings` to fix its name and port. Nothing is read at
+import: ``create_app(settings)`` receives an instance, and tests build their own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PASSWORD_PREFIX = "ocop-dev-"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration of one ocop service process."""
+
+    model_config = SettingsConfigDict(env_prefix="OCOP_", extra="ignore", frozen=True)
+
+    service: str = Field(description="Service name: registry, evaluation, trade or inspection.")
+    env: Literal["dev", "test", "production"] = "dev"
+
+    database_url: SecretStr = Field(
+        default=SecretStr("postgresql://ocop_registry:ocop-dev-registry@127.0.0.1:5432/ocop"),
+        description="PostgreSQL DSN of the service's own login role.",
+    )
+    db_schema: str = Field(
+        default="", description="Schema owned by the service; default: its name."
+    )
+    db_pool_min: int = Field(default=1, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    consumer_group: str = Field(default="", description="Consumer group; default: ocop.<service>.")
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+
+    otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP collector URL, if any.")
+
+    handler_max_attempts: int = Field(default=5, ge=1, description="Tries before a dead letter.")
+    handler_backoff_seconds: float = Field(default=0.2, ge=0)
+    handler_backoff_max_seconds: float = Field(default=5.0, ge=0)
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_retry_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("db_schema", "consumer_group", mode="before")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self) -> ServiceSettings:
+        if not self.db_schema:
+            object.__setattr__(self, "db_schema", self.service)
+        if not _IDENT.match(self.db_schema):
+            raise ValueError(f"db_schema {self.db_schema!r} is not a plain lower-case identifier")
+        if not self.consumer_group:
+            object.__setattr__(self, "consumer_group", f"ocop.{self.service}")
+        if self.db_pool_max < self.db_pool_min:
+            raise ValueError("db_pool_max must be >= db_pool_min")
+        if self.env == "production" and DEV_PASSWORD_PREFIX in self.database_url.get_secret_value():
+            raise ValueError(
+                "OCOP_DATABASE_URL uses a development password; set a real secret in production"
+            )
+        return self
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url.get_secret_value()

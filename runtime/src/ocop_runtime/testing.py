@@ -1,0 +1,121 @@
+"""Pytest plugin for ocop's tests: the real test stack, services run in-process, honest waits.
+
+``make test`` starts a private Kafka and PostgreSQL and exports ``OCOP_TEST_KAFKA_BOOTSTRAP``,
+``OCOP_TEST_DATABASE_URL`` and ``OCOP_TEST_KAFKA_CTL``. Each test gets its own schema and consumer
+group (``unique``), never a truncate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+from uuid import uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from ocop_runtime.settings import ServiceSettings
+from ocop_runtime.telemetry import configure_tracing
+
+S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(
+            f"{name} is not set: run the suite with `make test`, which starts the test stack",
+            pytrace=False,
+        )
+    return value
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return _required_env("OCOP_TEST_KAFKA_BOOTSTRAP")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _required_env("OCOP_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """Every span the in-process services finish, for trace assertions."""
+    provider = configure_tracing("tests", None)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture
+def make_settings(
+    kafka_bootstrap: str, database_url: str, unique: str
+) -> Callable[..., ServiceSettings]:
+    """Settings for an in-process service with its own schema and consumer group."""
+
+    def make(settings_type: type[S], **overrides: Any) -> S:
+        service = settings_type.model_fields["service"].default
+        values: dict[str, Any] = {
+            "env": "test",
+            "database_url": database_url,
+            "db_schema": f"{service}_{unique}",
+            "consumer_group": f"ocop.{service}.{unique}",
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "handler_backoff_seconds": 0.05,
+            "handler_backoff_max_seconds": 0.5,
+            "relay_poll_seconds": 0.5,
+            "relay_retry_seconds": 0.3,
+        }
+        values.update(overrides)
+        return settings_type(**values)
+
+    return make  # type: ignore[return-value]
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan (pool, migrations, broker, relay) and give an HTTP client to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` at the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if loop.time() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+def kafka_ctl(action: str) -> None:
+    """Stop or start the test broker (``deploy/kafka.sh``), for failure tests."""
+    script = _required_env("OCOP_TEST_KAFKA_CTL")
+    subprocess.run([script, action], check=True, timeout=180)

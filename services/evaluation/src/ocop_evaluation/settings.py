@@ -1,0 +1,12 @@
+from ocop_runtime.settings import ServiceSettings
+from pydantic import Field, SecretStr
+
+
+class EvaluationSettings(ServiceSettings):
+    """``OCOP_*`` settings of the evaluation service."""
+
+    service: str = "evaluation"
+    http_port: int = Field(default=8002, ge=1, le=65535)
+    database_url: SecretStr = SecretStr(
+        "postgresql://ocop_evaluation:ocop-dev-evaluation@127.0.0.1:5432/ocop"
+    )

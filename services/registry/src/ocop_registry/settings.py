@@ -1,0 +1,12 @@
+from ocop_runtime.settings import ServiceSettings
+from pydantic import Field, SecretStr
+
+
+class RegistrySettings(ServiceSettings):
+    """``OCOP_*`` settings of the registry service."""
+
+    service: str = "registry"
+    http_port: int = Field(default=8001, ge=1, le=65535)
+    database_url: SecretStr = SecretStr(
+        "postgresql://ocop_registry:ocop-dev-registry@127.0.0.1:5432/ocop"
+    )

@@ -1,0 +1,82 @@
+"""asyncpg queries on the registry schema; no rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from ocop_registry.domain import LegalForm, Producer
+
+_COLUMNS = "id, name, legal_form, commune_code, version, registered_at, updated_at"
+
+
+def _producer(row: asyncpg.Record) -> Producer:
+    return Producer(
+        id=row["id"],
+        name=row["name"],
+        legal_form=LegalForm(row["legal_form"]),
+        commune_code=row["commune_code"],
+        version=row["version"],
+        registered_at=row["registered_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def insert_producer(conn: asyncpg.Connection, p: Producer) -> None:
+    await conn.execute(
+        f"INSERT INTO producers ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        p.id,
+        p.name,
+        p.legal_form.value,
+        p.commune_code,
+        p.version,
+        p.registered_at,
+        p.updated_at,
+    )
+
+
+async def save_producer(conn: asyncpg.Connection, p: Producer) -> None:
+    await conn.execute(
+        "UPDATE producers SET name = $2, commune_code = $3, version = $4, updated_at = $5"
+        " WHERE id = $1",
+        p.id,
+        p.name,
+        p.commune_code,
+        p.version,
+        p.updated_at,
+    )
+
+
+async def get_producer(
+    conn: asyncpg.Connection | asyncpg.Pool, producer_id: UUID, *, for_update: bool = False
+) -> Producer | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM producers WHERE id = $1{lock}", producer_id)
+    return _producer(row) if row else None
+
+
+async def list_producers(
+    pool: asyncpg.Pool,
+    *,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+    legal_form: LegalForm | None,
+    commune_code: str | None,
+) -> tuple[list[Producer], int]:
+    """A page in registration order (keyset on ``(registered_at, id)``) and the filtered total."""
+    where = ["($1::text IS NULL OR legal_form = $1)", "($2::text IS NULL OR commune_code = $2)"]
+    args: list[object] = [legal_form.value if legal_form else None, commune_code]
+    total = await pool.fetchval(
+        f"SELECT count(*) FROM producers WHERE {' AND '.join(where)}", *args
+    )
+    if after is not None:
+        where.append("(registered_at, id) > ($3, $4)")
+        args += [after[0], after[1]]
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS} FROM producers WHERE {' AND '.join(where)}"
+        f" ORDER BY registered_at, id LIMIT {int(limit)}",
+        *args,
+    )
+    return [_producer(r) for r in rows], total
