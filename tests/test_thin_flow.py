@@ -15,12 +15,17 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_and_one_trace(
     make_settings: Any, kafka_bootstrap: str, database_url: str, spans: Any, unique: str
 ) -> None:
-    async with running(registry_app(make_settings)) as registry, running(
-        evaluation_app(make_settings)
-    ) as evaluation:
+    async with (
+        running(registry_app(make_settings)) as registry,
+        running(evaluation_app(make_settings)) as evaluation,
+    ):
         response = await registry.post(
             "/producers",
-            json={"name": f"HTX Đại Thắng {unique}", "legal_form": "cooperative", "commune_code": "10105"},
+            json={
+                "name": f"HTX Đại Thắng {unique}",
+                "legal_form": "cooperative",
+                "commune_code": "10105",
+            },
             headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
         )
         assert response.status_code == 201, response.text
@@ -43,13 +48,18 @@ async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_a
     assert (header(record, "traceparent") or "").split("-")[1] == TRACE_ID
 
     event_id = header(record, "ce_id")
-    assert await scalar(
-        database_url,
-        f"SELECT count(*) FROM evaluation_{unique}.inbox WHERE event_id = $1",
-        event_id,
-    ) == 1
+    assert (
+        await scalar(
+            database_url,
+            f"SELECT count(*) FROM evaluation_{unique}.inbox WHERE event_id = $1",
+            event_id,
+        )
+        == 1
+    )
 
-    names = {s.name for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == TRACE_ID}
+    names = {
+        s.name for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == TRACE_ID
+    }
     assert "HTTP POST /producers" in names
     assert "db register_producer" in names
     assert f"publish {topics.REGISTRY_PRODUCERS}" in names
@@ -60,9 +70,10 @@ async def test_household_name_never_leaves_registry(
     make_settings: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     person = f"Nguyễn Văn A {unique}"
-    async with running(registry_app(make_settings)) as registry, running(
-        evaluation_app(make_settings)
-    ) as evaluation:
+    async with (
+        running(registry_app(make_settings)) as registry,
+        running(evaluation_app(make_settings)) as evaluation,
+    ):
         response = await registry.post(
             "/producers",
             json={"name": person, "legal_form": "household_business", "commune_code": "10105"},

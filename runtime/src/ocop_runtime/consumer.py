@@ -139,11 +139,17 @@ class EventConsumer:
         async def on_record(msg: KafkaMessage) -> None:
             await consumer.handle(msg)
 
+        async def keep_bytes(msg: Any) -> Any:
+            # FastStream would json-decode the body before the handler runs and fail on a
+            # malformed one; the consumer validates it itself (to dead-letter it).
+            return msg.body
+
         router.subscriber(
             *self.routes.topics,
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            decoder=keep_bytes,
             title=f"{self.consumer} consumer",
             description=description,
         )(on_record)

@@ -84,7 +84,7 @@ def make_settings(
         values.update(overrides)
         return settings_type(**values)
 
-    return make  # type: ignore[return-value]
+    return make
 
 
 @contextlib.asynccontextmanager
@@ -99,19 +99,19 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def wait_until(
     probe: Callable[[], Awaitable[T]],
     *,
-    timeout: float = 30.0,
+    timeout_seconds: float = 30.0,
     interval: float = 0.1,
     what: str = "condition",
 ) -> T:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` at the deadline."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + timeout_seconds
     while True:
         result = await probe()
         if result:
             return result
         if loop.time() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout_seconds:.0f}s waiting for {what}")
         await asyncio.sleep(interval)
 
 

@@ -1,0 +1,251 @@
+"""The ``ocop`` command on the real test broker: dead letters listed and replayed, service status."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI
+from ocop_contracts import Envelope, topics
+from ocop_contracts.envelope import ce_type, source
+from ocop_runtime.app import ServiceSpec, create_service_app
+from ocop_runtime.cli import SERVICE_PORTS, app, list_dead_letters, replay, service_status
+from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
+from ocop_runtime.kafka import ensure_topics, read_all
+from ocop_runtime.settings import ServiceSettings
+from ocop_runtime.testing import wait_until
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class SentDeadLetter:
+    ce_id: str
+    key: bytes
+    value: bytes
+    original_headers: list[tuple[str, bytes]]
+    reason: str
+    partition: int
+    offset: int
+
+
+@pytest.fixture
+async def dead_letter(kafka_bootstrap: str, unique: str) -> SentDeadLetter:
+    """A dead letter of trade's consumer for a record once read from TRADE_LISTINGS[1]@42."""
+    await ensure_topics(kafka_bootstrap, topics.all_topics(), partitions=3, replication_factor=1)
+    key = f"product-{unique}"
+    original = Envelope(
+        id=f"cli-{unique}",
+        type=ce_type("trade", "ProductListed"),
+        source=source("trade"),
+        time=datetime.now(UTC),
+        subject=key,
+    ).to_headers()
+    reason = f"invalid ProductListed {unique}: price: field required"
+    headers = dead_letter_headers(
+        original,
+        reason=reason,
+        consumer="trade",
+        topic=topics.TRADE_LISTINGS,
+        partition=1,
+        offset=42,
+        attempts=5,
+    )
+    value = json.dumps({"product_id": key}).encode()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        meta = await producer.send_and_wait(
+            topics.dlq("trade"), key=key.encode(), value=value, headers=headers
+        )
+    finally:
+        await producer.stop()
+    return SentDeadLetter(
+        f"cli-{unique}", key.encode(), value, original, reason, meta.partition, meta.offset
+    )
+
+
+def header(record: Any, name: str) -> str | None:
+    return next((bytes(v).decode() for k, v in record.headers if k == name), None)
+
+
+async def test_dead_letter_is_listed_with_reason_and_origin(
+    kafka_bootstrap: str, dead_letter: SentDeadLetter
+) -> None:
+    letters = await list_dead_letters(kafka_bootstrap, "trade")
+
+    [letter] = [d for d in letters if d.header("ce_id") == dead_letter.ce_id]
+    assert (letter.dlq_partition, letter.dlq_offset) == (dead_letter.partition, dead_letter.offset)
+    summary = letter.summary()
+    assert summary["reason"] == dead_letter.reason
+    assert (summary["topic"], summary["partition"], summary["offset"]) == (
+        topics.TRADE_LISTINGS,
+        "1",
+        "42",
+    )
+    assert summary["attempts"] == "5"
+
+
+def test_dlq_list_json_shows_the_dead_letter(
+    kafka_bootstrap: str, dead_letter: SentDeadLetter
+) -> None:
+    result = runner.invoke(app, ["dlq", "list", "trade", "--json", "--bootstrap", kafka_bootstrap])
+
+    assert result.exit_code == 0, result.output
+    [summary] = [s for s in json.loads(result.stdout) if s["ce_id"] == dead_letter.ce_id]
+    assert summary["reason"] == dead_letter.reason
+    assert summary["dlq_offset"] == dead_letter.offset
+
+
+async def test_replayed_dead_letter_is_back_on_its_original_topic_as_it_was(
+    kafka_bootstrap: str, dead_letter: SentDeadLetter
+) -> None:
+    replayed = await replay(kafka_bootstrap, "trade", (dead_letter.partition, dead_letter.offset))
+    assert [d.header("ce_id") for d in replayed] == [dead_letter.ce_id]
+
+    async def copies() -> list[Any]:
+        records = await read_all(kafka_bootstrap, topics.TRADE_LISTINGS)
+        return [r for _, r in records if header(r, "ce_id") == dead_letter.ce_id]
+
+    [record] = await wait_until(copies, timeout=30, what="the replayed record")
+    assert record.key == dead_letter.key
+    assert record.value == dead_letter.value
+    assert [(k, bytes(v)) for k, v in record.headers] == dead_letter.original_headers
+    assert not {k for k, _ in record.headers} & DLQ_HEADERS
+
+
+def test_replay_refuses_without_a_selection(kafka_bootstrap: str) -> None:
+    for args in ([], ["--partition", "0"], ["--all", "--offset", "3"]):
+        result = runner.invoke(
+            app, ["dlq", "replay", "trade", *args, "--bootstrap", kafka_bootstrap]
+        )
+        assert result.exit_code != 0, args
+        assert "choose what to replay: --all, or --partition P with --offset O" in result.output
+
+
+def test_replay_refuses_an_offset_that_does_not_exist(kafka_bootstrap: str) -> None:
+    offset = 10**12
+    result = runner.invoke(
+        app,
+        [
+            "dlq",
+            "replay",
+            "trade",
+            "--partition=0",
+            f"--offset={offset}",
+            "--bootstrap",
+            kafka_bootstrap,
+        ],
+    )
+    assert result.exit_code != 0
+    assert f"no dead letter at partition 0, offset {offset} of {topics.dlq('trade')}" in (
+        result.output
+    )
+
+
+def test_dlq_list_refuses_an_unknown_service(kafka_bootstrap: str) -> None:
+    result = runner.invoke(app, ["dlq", "list", "nowhere", "--bootstrap", kafka_bootstrap])
+    assert result.exit_code == 2
+    assert "unknown service 'nowhere'" in result.output
+
+
+@pytest.fixture
+def refused_ports() -> Iterator[list[int]]:
+    """Ports bound but not listening: connecting to them is refused for the test's duration."""
+    sockets = [socket.socket() for _ in SERVICE_PORTS]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        yield [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_status_reports_every_service_down_when_nothing_listens(
+    kafka_bootstrap: str, refused_ports: list[int]
+) -> None:
+    urls = [
+        f"--url={name}=http://127.0.0.1:{port}"
+        for name, port in zip(SERVICE_PORTS, refused_ports, strict=True)
+    ]
+    result = runner.invoke(app, ["status", "--json", "--bootstrap", kafka_bootstrap, *urls])
+
+    assert result.exit_code == 1, result.output
+    statuses = json.loads(result.stdout)
+    assert {s["service"]: s["state"] for s in statuses} == dict.fromkeys(SERVICE_PORTS, "down")
+    assert all(s["detail"].startswith("ConnectError") for s in statuses)
+
+
+class TradeSettings(ServiceSettings):
+    service: str = "trade"
+
+
+@contextlib.asynccontextmanager
+async def serving(service_app: FastAPI) -> AsyncIterator[str]:
+    """Serve ``service_app`` over real HTTP on a free port; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(service_app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+
+        async def started() -> bool:
+            if task.done():
+                task.result()  # start-up failed: raise its error
+            return server.started
+
+        await wait_until(started, timeout=60, what="the service to start")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def commit_offset(bootstrap: str, group: str, tp: TopicPartition, offset: int) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        await consumer.commit({tp: offset})
+    finally:
+        await consumer.stop()
+
+
+async def test_status_reports_a_running_service_ready_with_its_group_lag(
+    make_settings: Callable[..., ServiceSettings], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    settings = make_settings(TradeSettings)
+    await ensure_topics(kafka_bootstrap, topics.all_topics(), partitions=3, replication_factor=1)
+    tp = TopicPartition(topics.TRADE_LISTINGS, 0)
+    await commit_offset(kafka_bootstrap, settings.consumer_group, tp, 0)
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap)
+    await probe.start()
+    try:
+        end = (await probe.end_offsets([tp]))[tp]
+    finally:
+        await probe.stop()
+    spec = ServiceSpec("trade", "trade", "a service with no handlers", migrations=tmp_path)
+
+    async with serving(create_service_app(settings, spec)) as url:
+        [status] = await service_status(kafka_bootstrap, {"trade": url})
+
+    assert status.state == "ready", status.detail
+    assert status.consumer_group == settings.consumer_group
+    assert (status.outbox_backlog, status.dead_letters) == (0, 0)
+    assert status.lag is not None
+    assert status.lag[topics.TRADE_LISTINGS] >= end
