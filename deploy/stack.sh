@@ -10,7 +10,8 @@ RUN=$STATE/run
 LOGS=$STATE/logs
 
 start_service() {
-  local name=${1%%:*} port=${1##*:} pidfile="$RUN/$name.pid" upper
+  local name=${1%%:*} port=${1##*:} pidfile upper
+  pidfile="$RUN/$name.pid"
   upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   if running "$pidfile"; then say "$name already running (pid $(cat "$pidfile"), port $port)"; return 0; fi
   port_busy "$port" && die "port $port ($name) is already in use by another process"
@@ -23,7 +24,8 @@ start_service() {
 }
 
 wait_ready() {
-  local name=${1%%:*} port=${1##*:} deadline=$((SECONDS + 60))
+  local name=${1%%:*} port=${1##*:} deadline
+  deadline=$((SECONDS + 60))
   until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     if ! running "$RUN/$name.pid"; then
       tail -n 30 "$LOGS/$name.log" >&2

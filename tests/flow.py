@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+
 from ocop_contracts import Envelope, Event
 from ocop_contracts.events import LegalForm, ProducerRegistered
 from ocop_evaluation.app import create_app as create_evaluation

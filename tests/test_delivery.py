@@ -7,7 +7,6 @@ from uuid import uuid4
 
 from ocop_contracts import topics
 from ocop_runtime.testing import running, wait_until
-
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,

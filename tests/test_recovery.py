@@ -10,11 +10,11 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+
 from ocop_contracts import topics
 from ocop_runtime.kafka import admin_client
 from ocop_runtime.outbox import OutboxRelay
 from ocop_runtime.testing import kafka_ctl, running, wait_until
-
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,

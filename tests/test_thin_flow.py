@@ -6,7 +6,6 @@ from typing import Any
 
 from ocop_contracts import topics
 from ocop_runtime.testing import running
-
 from tests.flow import evaluation_app, header, records_on, registry_app, scalar, wait_for_copy
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -16,6 +16,8 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
+from typer.testing import CliRunner
+
 from ocop_contracts import Envelope, topics
 from ocop_contracts.envelope import ce_type, source
 from ocop_runtime.app import ServiceSpec, create_service_app
@@ -24,7 +26,6 @@ from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
 from ocop_runtime.kafka import ensure_topics, read_all
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import wait_until
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

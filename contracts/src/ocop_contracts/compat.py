@@ -80,7 +80,7 @@ def _shape(schema: Schema, defs: Schema) -> Any:
 def _compare(path: str, old: Schema, new: Schema, old_defs: Schema, new_defs: Schema) -> list[str]:
     old, new = _resolve(old, old_defs), _resolve(new, new_defs)
     where = path or "event"
-    if old.get("type") == "object" and new.get("type") == "object" and "properties" in old:
+    if _is_object(old) and _is_object(new):
         problems = []
         old_props, new_props = old.get("properties", {}), new.get("properties", {})
         old_req, new_req = set(old.get("required", [])), set(new.get("required", []))
@@ -97,10 +97,39 @@ def _compare(path: str, old: Schema, new: Schema, old_defs: Schema, new_defs: Sc
             else:
                 problems.append(f"{field}: new required field")
         return problems
+    if "items" in old and "items" in new and old.get("type") == new.get("type") == "array":
+        return _compare(f"{where}[]", old["items"], new["items"], old_defs, new_defs)
+    if "anyOf" in old and "anyOf" in new:
+        return _compare_variants(where, old["anyOf"], new["anyOf"], old_defs, new_defs)
     old_shape, new_shape = _shape(old, old_defs), _shape(new, new_defs)
     if old_shape != new_shape:
         return [f"{where}: type changed from {_short(old_shape)} to {_short(new_shape)}"]
     return []
+
+
+def _is_object(schema: Schema) -> bool:
+    return schema.get("type") == "object" and "properties" in schema
+
+
+def _compare_variants(
+    where: str, old: list[Schema], new: list[Schema], old_defs: Schema, new_defs: Schema
+) -> list[str]:
+    """``X | None`` and other unions: object variants are compared field by field (so an
+    optional field added to a nested model is fine), the others must stay the same."""
+    old_objects = [v for v in old if _is_object(_resolve(v, old_defs))]
+    new_objects = [v for v in new if _is_object(_resolve(v, new_defs))]
+    old_rest = sorted(
+        json.dumps(_shape(v, old_defs), sort_keys=True) for v in old if v not in old_objects
+    )
+    new_rest = sorted(
+        json.dumps(_shape(v, new_defs), sort_keys=True) for v in new if v not in new_objects
+    )
+    if old_rest != new_rest or len(old_objects) != len(new_objects):
+        return [f"{where}: type changed (union variants differ)"]
+    problems = []
+    for o, n in zip(old_objects, new_objects, strict=True):
+        problems += _compare(where, o, n, old_defs, new_defs)
+    return problems
 
 
 def _short(shape: Any) -> str:

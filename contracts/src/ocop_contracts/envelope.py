@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 SPECVERSION: Final = "1.0"
@@ -26,6 +26,10 @@ H_TRACESTATE: Final = "tracestate"
 TYPE_PREFIX: Final = "vn.hanoi.ocop."
 
 Headers = list[tuple[str, bytes]]
+
+
+def _rfc3339(time: datetime) -> str:
+    return (time if time.tzinfo else time.replace(tzinfo=UTC)).isoformat()
 
 
 class EnvelopeError(ValueError):
@@ -61,7 +65,7 @@ class Envelope:
             (H_ID, self.id.encode()),
             (H_TYPE, self.type.encode()),
             (H_SOURCE, self.source.encode()),
-            (H_TIME, self.time.isoformat().encode()),
+            (H_TIME, _rfc3339(self.time).encode()),
             (H_SUBJECT, self.subject.encode()),
             (H_CONTENT_TYPE, CONTENT_TYPE.encode()),
         ]
@@ -87,10 +91,14 @@ class Envelope:
         if h[H_SPECVERSION] != SPECVERSION:
             raise EnvelopeError(f"unsupported ce_specversion {h[H_SPECVERSION]!r}")
         content_type = h.get(H_CONTENT_TYPE, CONTENT_TYPE)
-        if not content_type.startswith(CONTENT_TYPE):
+        if content_type.split(";", 1)[0].strip().lower() != CONTENT_TYPE:
             raise EnvelopeError(f"unsupported content-type {content_type!r}")
         try:
-            time = datetime.fromisoformat(h[H_TIME]) if h.get(H_TIME) else datetime.min
+            time = (
+                datetime.fromisoformat(h[H_TIME])
+                if h.get(H_TIME)
+                else datetime.min.replace(tzinfo=UTC)
+            )
         except ValueError as exc:
             raise EnvelopeError(f"ce_time {h[H_TIME]!r} is not an RFC 3339 timestamp") from exc
         return cls(

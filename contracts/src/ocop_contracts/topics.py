@@ -40,13 +40,13 @@ CONSUMER_SERVICES: Final = ("registry", "evaluation", "trade", "inspection", "in
 
 def commands(service: str) -> str:
     """The topic on which ``service`` accepts commands from machines."""
-    _check(service)
+    _check(service, COMMAND_SERVICES)
     return f"ocop.{service}.commands.v1"
 
 
 def dlq(consumer: str) -> str:
     """The dead-letter topic of the consuming service ``consumer``."""
-    _check(consumer)
+    _check(consumer, CONSUMER_SERVICES)
     return f"ocop.{consumer}.dlq.v1"
 
 
@@ -59,6 +59,8 @@ def all_topics() -> tuple[str, ...]:
     )
 
 
-def _check(service: str) -> None:
-    if service not in SERVICES:
-        raise ValueError(f"unknown ocop service {service!r}; expected one of {', '.join(SERVICES)}")
+def _check(service: str, allowed: tuple[str, ...]) -> None:
+    if service not in allowed:
+        raise ValueError(
+            f"unknown ocop service {service!r} here; expected one of {', '.join(allowed)}"
+        )

@@ -22,9 +22,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from ocop_contracts import Event, topics
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ocop_contracts import Event, topics
 from ocop_runtime.consumer import EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
 from ocop_runtime.kafka import ensure_topics

@@ -19,10 +19,10 @@ import httpx
 import typer
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
-from ocop_contracts import topics
 from rich.console import Console
 from rich.table import Table
 
+from ocop_contracts import topics
 from ocop_runtime.dlq import DeadLetter
 from ocop_runtime.kafka import consumer_lag, read_all
 from ocop_runtime.outbox import kafka_producer

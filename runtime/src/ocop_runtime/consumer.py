@@ -32,10 +32,10 @@ from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
-from ocop_contracts import Envelope, EnvelopeError, Event, UnknownEventType, event_class
 from opentelemetry import trace
 from pydantic import ValidationError
 
+from ocop_contracts import Envelope, EnvelopeError, Event, UnknownEventType, event_class
 from ocop_runtime.dlq import dead_letter_headers
 from ocop_runtime.telemetry import Metrics, context_from
 

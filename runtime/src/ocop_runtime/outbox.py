@@ -21,10 +21,10 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from ocop_contracts import Envelope, Event
-from ocop_contracts.envelope import source
 from opentelemetry import trace
 
+from ocop_contracts import Envelope, Event
+from ocop_contracts.envelope import source
 from ocop_runtime.telemetry import Metrics, context_from, current_trace_headers
 
 log = logging.getLogger("ocop.outbox")

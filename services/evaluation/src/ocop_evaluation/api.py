@@ -7,10 +7,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from ocop_runtime.app import ServiceContext, get_context
 from pydantic import BaseModel
 
 from ocop_evaluation import store
+from ocop_runtime.app import ServiceContext, get_context
 
 router = APIRouter(prefix="/producers", tags=["producers"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ocop_runtime.app import ServiceSpec, create_service_app
 
 from ocop_evaluation import api
 from ocop_evaluation.handlers import build_routes
 from ocop_evaluation.settings import EvaluationSettings
+from ocop_runtime.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
-from ocop_contracts.events import ProducerRegistered, ProducerUpdated
-from ocop_runtime.consumer import Delivery, EventRoutes
 
+from ocop_contracts.events import ProducerRegistered, ProducerUpdated
 from ocop_evaluation import usecases
+from ocop_runtime.consumer import Delivery, EventRoutes
 
 
 def build_routes() -> EventRoutes:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ocop_runtime.app import ServiceSpec, create_service_app
 
 from ocop_inspection.handlers import build_routes
 from ocop_inspection.settings import InspectionSettings
+from ocop_runtime.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

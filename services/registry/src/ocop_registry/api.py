@@ -9,10 +9,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from ocop_runtime.app import ServiceContext, get_context
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_registry import domain, store, usecases
+from ocop_runtime.app import ServiceContext, get_context
 
 router = APIRouter(prefix="/producers", tags=["producers"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ocop_contracts.events import ProducerRegistered, ProducerUpdated
-from ocop_runtime.app import ServiceSpec, create_service_app
-from ocop_runtime.consumer import EventRoutes
 
+from ocop_contracts.events import ProducerRegistered, ProducerUpdated
 from ocop_registry import api
 from ocop_registry.settings import RegistrySettings
+from ocop_runtime.app import ServiceSpec, create_service_app
+from ocop_runtime.consumer import EventRoutes
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -16,7 +16,7 @@ class LegalForm(StrEnum):
     HOUSEHOLD_BUSINESS = "household_business"
 
 
-COMMUNE_CODE = re.compile(r"^\d{5}$")
+COMMUNE_CODE = re.compile(r"[0-9]{5}")
 
 
 class RuleViolation(ValueError):
@@ -79,7 +79,7 @@ def _check_name(name: str) -> str:
 
 
 def _check_commune(code: str) -> str:
-    if not COMMUNE_CODE.match(code):
+    if not COMMUNE_CODE.fullmatch(code):
         raise RuleViolation("commune_code", "must be a 5-digit administrative unit code")
     return code
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ocop_contracts import Event
 from ocop_contracts.events import registry as contract
-
 from ocop_registry import domain
 
 

@@ -1,5 +1,6 @@
-from ocop_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr
+
+from ocop_runtime.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
-from ocop_runtime.db import transaction
-from ocop_runtime.outbox import stage_event
 
 from ocop_registry import domain, store
 from ocop_registry.publishing import to_contract
+from ocop_runtime.db import transaction
+from ocop_runtime.outbox import stage_event
 
 SERVICE = "registry"
 

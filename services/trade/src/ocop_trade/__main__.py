@@ -1,5 +1,4 @@
 from ocop_runtime.app import run_service
-
 from ocop_trade.app import create_app
 from ocop_trade.settings import TradeSettings
 

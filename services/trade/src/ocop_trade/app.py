@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from ocop_runtime.app import ServiceSpec, create_service_app
 
+from ocop_runtime.app import ServiceSpec, create_service_app
 from ocop_trade.handlers import build_routes
 from ocop_trade.settings import TradeSettings
 

@@ -1,0 +1,113 @@
+"""The outbox relay on the real PostgreSQL server and Kafka broker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+
+from ocop_contracts.events import LegalForm, ProducerRegistered
+from ocop_runtime.db import create_pool
+from ocop_runtime.kafka import read_all
+from ocop_runtime.migrations import migrate
+from ocop_runtime.outbox import OutboxRelay, kafka_producer, stage_event
+from ocop_runtime.telemetry import Metrics
+from ocop_runtime.testing import wait_until
+
+
+def _event() -> ProducerRegistered:
+    return ProducerRegistered(
+        producer_id=uuid4(),
+        legal_form=LegalForm.ENTERPRISE,
+        name="Công ty thử",
+        commune_code="10105",
+        registered_at=datetime.now(UTC),
+    )
+
+
+async def test_relay_never_skips_a_row_committed_late_by_a_slower_transaction(
+    database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    schema = f"outbox_{unique}"
+    pool = await create_pool(database_url, schema, min_size=2, max_size=4)
+    producer = kafka_producer(kafka_bootstrap)
+    await producer.start()
+    slow = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn, schema, tmp_path)
+        relay = OutboxRelay(
+            pool, producer, schema=schema, metrics=Metrics("test"), poll_seconds=0.2
+        )
+
+        # The slow transaction takes the lower id first and commits last.
+        early, late = _event(), _event()
+        slow_tx = slow.transaction()
+        await slow_tx.start()
+        await stage_event(slow, early, service="registry")
+        async with pool.acquire() as fast, fast.transaction():
+            await stage_event(fast, late, service="registry")
+        assert await relay.publish_pending() == 1  # only the committed row is visible
+        await slow_tx.commit()
+        ids = await pool.fetch("SELECT id, key FROM outbox ORDER BY id")
+        assert [r["key"] for r in ids] == [early.key(), late.key()]  # lower id, committed later
+        assert await relay.publish_pending() == 1  # the late row, not skipped
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+        keys = {early.key().encode(), late.key().encode()}
+        records = await wait_until(
+            lambda: _records(kafka_bootstrap, keys), what="both records on the topic"
+        )
+        assert {r.key for r in records} == keys
+    finally:
+        await slow.close()
+        await producer.stop()
+        await pool.close()
+
+
+async def _records(bootstrap: str, keys: set[bytes]) -> list[object] | None:
+    found = [r for _, r in await read_all(bootstrap, ProducerRegistered.TOPIC) if r.key in keys]
+    return found if len(found) == len(keys) else None
+
+
+async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
+    database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    schema = f"outbox_{unique}"
+    pool = await create_pool(database_url, schema, min_size=2, max_size=4)
+    producer = kafka_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn, schema, tmp_path)
+        # A poll interval far longer than the wait below: only NOTIFY can wake the relay in time.
+        relay = OutboxRelay(
+            pool, producer, schema=schema, metrics=Metrics("test"), poll_seconds=600
+        )
+        await relay.start()
+        await asyncio.sleep(0)  # let the relay reach its wait
+        await wait_until(lambda: _listening(pool, schema), what="the relay to LISTEN")
+        async with pool.acquire() as conn, conn.transaction():
+            await stage_event(conn, _event(), service="registry")
+        await wait_until(
+            lambda: _published(pool), timeout_seconds=10, what="the relay to publish on NOTIFY"
+        )
+        await relay.stop()
+    finally:
+        await producer.stop()
+        await pool.close()
+
+
+async def _listening(pool: asyncpg.Pool, schema: str) -> bool:
+    channels = await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1",
+        f"LISTEN %ocop_outbox_{schema}%",
+    )
+    return bool(channels)
+
+
+async def _published(pool: asyncpg.Pool) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))

@@ -1,0 +1,44 @@
+"""Service settings are validated at start-up."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from ocop_runtime.settings import ServiceSettings
+
+
+def test_schema_and_consumer_group_default_to_the_service_name() -> None:
+    settings = ServiceSettings(service="trade")
+    assert settings.db_schema == "trade"
+    assert settings.consumer_group == "ocop.trade"
+
+
+def test_production_refuses_a_development_database_password() -> None:
+    with pytest.raises(ValidationError, match="development password"):
+        ServiceSettings(
+            service="trade",
+            env="production",
+            database_url="postgresql://ocop_trade:ocop-dev-trade@db:5432/ocop",
+        )
+    ServiceSettings(
+        service="trade",
+        env="production",
+        database_url="postgresql://ocop_trade:s3cret-from-vault@db:5432/ocop",
+    )
+
+
+def test_schema_name_must_be_a_plain_identifier() -> None:
+    with pytest.raises(ValidationError, match="plain lower-case identifier"):
+        ServiceSettings(service="trade", db_schema="trade; DROP SCHEMA x")
+
+
+def test_settings_are_read_from_ocop_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCOP_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("OCOP_HTTP_PORT", "8003")
+    settings = ServiceSettings(service="trade")
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert settings.http_port == 8003
+    monkeypatch.setenv("OCOP_HTTP_PORT", "not-a-port")
+    with pytest.raises(ValidationError, match="http_port"):
+        ServiceSettings(service="trade")
