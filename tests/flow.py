@@ -159,9 +159,11 @@ class CountingHandler:
         *,
         fail_first: dict[UUID, int] | None = None,
         always_fail: set[UUID] | None = None,
+        slow: set[UUID] | None = None,
         delay: float = 0.0,
     ) -> None:
         self.label = label
+        self.slow = set(slow or ())
         self.delay = delay
         self.fail_first = dict(fail_first or {})
         self.always_fail = set(always_fail or ())
@@ -175,7 +177,7 @@ class CountingHandler:
             conn: asyncpg.Connection, event: ProducerRegistered, delivery: Delivery
         ) -> None:
             pid = event.producer_id
-            if self.delay:
+            if pid in self.slow:
                 await asyncio.sleep(self.delay)
             self.calls[pid] = self.calls.get(pid, 0) + 1
             if pid in self.always_fail:

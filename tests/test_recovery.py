@@ -161,7 +161,7 @@ async def test_consumer_restarted_mid_stream_resumes_from_committed_offsets(
     schema = f"evaluation_{unique}"
     events = [producer_event() for _ in range(120)]
     ids = [e.producer_id for e in events]
-    first = CountingHandler("first", delay=0.02)
+    first = CountingHandler("first", slow=set(ids), delay=0.02)
     async with running(counting_evaluation_app(make_settings, first)):
         await send_events(kafka_bootstrap, events)
         await wait_until(
