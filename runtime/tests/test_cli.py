@@ -119,7 +119,7 @@ async def test_replayed_dead_letter_is_back_on_its_original_topic_as_it_was(
         records = await read_all(kafka_bootstrap, topics.TRADE_LISTINGS)
         return [r for _, r in records if header(r, "ce_id") == dead_letter.ce_id]
 
-    [record] = await wait_until(copies, timeout=30, what="the replayed record")
+    [record] = await wait_until(copies, timeout_seconds=30, what="the replayed record")
     assert record.key == dead_letter.key
     assert record.value == dead_letter.value
     assert [(k, bytes(v)) for k, v in record.headers] == dead_letter.original_headers
@@ -207,7 +207,7 @@ async def serving(service_app: FastAPI) -> AsyncIterator[str]:
                 task.result()  # start-up failed: raise its error
             return server.started
 
-        await wait_until(started, timeout=60, what="the service to start")
+        await wait_until(started, timeout_seconds=60, what="the service to start")
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
