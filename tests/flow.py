@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -128,7 +128,7 @@ async def send_event(bootstrap: str, event: Event, *, ce_id: str | None = None) 
     return ce_id
 
 
-async def send_events(bootstrap: str, events: list[Event]) -> list[str]:
+async def send_events(bootstrap: str, events: Sequence[Event]) -> list[str]:
     """Publish many events through one producer, each keyed by its aggregate."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()

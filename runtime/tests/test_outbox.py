@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -68,7 +69,7 @@ async def test_relay_never_skips_a_row_committed_late_by_a_slower_transaction(
         await pool.close()
 
 
-async def _records(bootstrap: str, keys: set[bytes]) -> list[object] | None:
+async def _records(bootstrap: str, keys: set[bytes]) -> list[Any] | None:
     found = [r for _, r in await read_all(bootstrap, ProducerRegistered.TOPIC) if r.key in keys]
     return found if len(found) == len(keys) else None
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -69,7 +70,7 @@ async def consumer_lag(bootstrap_servers: str, group_id: str) -> dict[str, int]:
 
 async def read_all(
     bootstrap_servers: str, topic: str, *, wait_seconds: float = 10.0
-) -> list[tuple[TopicPartition, object]]:
+) -> list[tuple[TopicPartition, Any]]:
     """Every record currently on ``topic`` (no consumer group), oldest first per partition."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
@@ -84,7 +85,7 @@ async def read_all(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        out: list[tuple[TopicPartition, object]] = []
+        out: list[tuple[TopicPartition, Any]] = []
         remaining = {tp for tp in tps if ends[tp] > 0}
         for tp in list(remaining):
             if await consumer.position(tp) >= ends[tp]:
