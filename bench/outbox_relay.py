@@ -29,32 +29,23 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from ocop_contracts import Envelope
-from ocop_contracts.events import LegalForm, ProducerRegistered
+from ocop_contracts.events import ProducerRegistered
 from ocop_runtime.consumer import Delivery, EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import OutboxRelay, kafka_producer, stage_event
 from ocop_runtime.telemetry import Metrics
+from ocop_runtime.testing import producer_registered
 
 ROWS = int(os.environ.get("OCOP_BENCH_ROWS", "5000"))
 RECORDS = int(os.environ.get("OCOP_BENCH_RECORDS", "1000"))
 ROUNDS = int(os.environ.get("OCOP_BENCH_ROUNDS", "3"))
 
 
-def _event() -> ProducerRegistered:
-    return ProducerRegistered(
-        producer_id=uuid4(),
-        legal_form=LegalForm.COOPERATIVE,
-        name="HTX thử",
-        commune_code="10105",
-        registered_at=datetime.now(UTC),
-    )
-
-
 async def _fill_outbox(pool: asyncpg.Pool, n: int) -> None:
     async with pool.acquire() as conn, conn.transaction():
         for _ in range(n):
-            await stage_event(conn, _event(), service="registry")
+            await stage_event(conn, producer_registered(), service="registry")
 
 
 async def _relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, schema: str) -> float:
@@ -97,7 +88,7 @@ async def _raw_once(pool: asyncpg.Pool, producer: AIOKafkaProducer) -> float:
 def _records(n: int) -> list[SimpleNamespace]:
     out = []
     for i in range(n):
-        event = _event()
+        event = producer_registered()
         headers = Envelope(
             id=str(uuid4()),
             type=event.CE_TYPE,

@@ -13,7 +13,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from ocop_contracts import Envelope, Event
-from ocop_contracts.events import LegalForm, ProducerRegistered
+from ocop_contracts.events import ProducerRegistered
 from ocop_evaluation.app import create_app as create_evaluation
 from ocop_evaluation.app import service_spec as evaluation_spec
 from ocop_evaluation.settings import EvaluationSettings
@@ -88,18 +88,6 @@ async def wait_for_copy(
         probe,
         timeout_seconds=timeout_seconds,
         what=f"evaluation to hold producer {producer_id} v{version}",
-    )
-
-
-def producer_event(
-    producer_id: UUID | None = None, *, name: str = "HTX thử nghiệm"
-) -> ProducerRegistered:
-    return ProducerRegistered(
-        producer_id=producer_id or uuid4(),
-        legal_form=LegalForm.COOPERATIVE,
-        name=name,
-        commune_code="10105",
-        registered_at=datetime.now(UTC),
     )
 
 

@@ -6,14 +6,13 @@ from typing import Any
 from uuid import uuid4
 
 from ocop_contracts import topics
-from ocop_runtime.testing import running, wait_until
+from ocop_runtime.testing import producer_registered, running, wait_until
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,
     effects,
     envelope_headers,
     header,
-    producer_event,
     records_on,
     scalar,
     send_event,
@@ -30,7 +29,7 @@ async def test_same_event_delivered_twice_has_one_effect(
     make_settings: Any, kafka_bootstrap: str, database_url: str, unique: str
 ) -> None:
     schema = f"evaluation_{unique}"
-    event = producer_event()
+    event = producer_registered()
     async with running(counting_evaluation_app(make_settings, CountingHandler())):
         ce_id = await send_event(kafka_bootstrap, event)
         await send_event(kafka_bootstrap, event, ce_id=ce_id)
@@ -58,7 +57,7 @@ async def test_malformed_event_and_unknown_type_are_dead_lettered_and_the_next_e
     make_settings: Any, kafka_bootstrap: str, database_url: str, unique: str
 ) -> None:
     schema = f"evaluation_{unique}"
-    event = producer_event()
+    event = producer_registered()
     malformed_id, unknown_id = str(uuid4()), str(uuid4())
     key = event.key().encode()
     async with running(counting_evaluation_app(make_settings, CountingHandler())):
@@ -110,7 +109,7 @@ async def test_handler_that_fails_twice_then_succeeds_has_one_effect_and_no_dead
     make_settings: Any, kafka_bootstrap: str, database_url: str, unique: str
 ) -> None:
     schema = f"evaluation_{unique}"
-    event = producer_event()
+    event = producer_registered()
     handler = CountingHandler(fail_first={event.producer_id: 2})
     async with running(counting_evaluation_app(make_settings, handler, handler_max_attempts=3)):
         ce_id = await send_event(kafka_bootstrap, event)
@@ -124,7 +123,7 @@ async def test_handler_that_always_fails_is_dead_lettered_after_bounded_retries(
     make_settings: Any, kafka_bootstrap: str, database_url: str, unique: str
 ) -> None:
     schema = f"evaluation_{unique}"
-    poison, after = producer_event(), producer_event()
+    poison, after = producer_registered(), producer_registered()
     handler = CountingHandler(always_fail={poison.producer_id})
     async with running(counting_evaluation_app(make_settings, handler, handler_max_attempts=3)):
         poison_id = await send_event(kafka_bootstrap, poison)

@@ -14,7 +14,7 @@ import asyncpg
 from ocop_contracts import topics
 from ocop_runtime.kafka import admin_client
 from ocop_runtime.outbox import OutboxRelay
-from ocop_runtime.testing import kafka_ctl, running, wait_until
+from ocop_runtime.testing import kafka_ctl, producer_registered, running, wait_until
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,
@@ -22,7 +22,6 @@ from tests.flow import (
     effects,
     evaluation_app,
     header,
-    producer_event,
     records_on,
     registry_app,
     scalar,
@@ -91,7 +90,7 @@ async def test_relay_killed_between_sending_and_marking_resends_and_the_inbox_ab
             what="the outbox row to be stamped",
         )
         # Same key, same partition: handled after both copies.
-        sentinel_id = await send_event(kafka_bootstrap, producer_event(producer_id))
+        sentinel_id = await send_event(kafka_bootstrap, producer_registered(producer_id))
         await wait_until(
             lambda: _applied(database_url, evaluation_schema, producer_id, sentinel_id),
             what="the sentinel",
@@ -158,7 +157,7 @@ async def test_consumer_restarted_mid_stream_resumes_from_committed_offsets(
     make_settings: Any, kafka_bootstrap: str, database_url: str, unique: str
 ) -> None:
     schema = f"evaluation_{unique}"
-    events = [producer_event() for _ in range(120)]
+    events = [producer_registered() for _ in range(120)]
     ids = [e.producer_id for e in events]
     first = CountingHandler("first", slow=set(ids), delay=0.02)
     async with running(counting_evaluation_app(make_settings, first)):

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 
-from ocop_contracts.events import LegalForm, ProducerRegistered
+from ocop_contracts.events import ProducerRegistered
 from ocop_runtime.db import create_pool
 from ocop_runtime.kafka import read_all
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import OutboxRelay, kafka_producer, stage_event
 from ocop_runtime.telemetry import Metrics
-from ocop_runtime.testing import wait_until
-
-
-def _event() -> ProducerRegistered:
-    return ProducerRegistered(
-        producer_id=uuid4(),
-        legal_form=LegalForm.ENTERPRISE,
-        name="Công ty thử",
-        commune_code="10105",
-        registered_at=datetime.now(UTC),
-    )
+from ocop_runtime.testing import producer_registered, wait_until
 
 
 async def test_relay_never_skips_a_row_committed_late_by_a_slower_transaction(
@@ -45,7 +33,7 @@ async def test_relay_never_skips_a_row_committed_late_by_a_slower_transaction(
         )
 
         # The slow transaction takes the lower id first and commits last.
-        early, late = _event(), _event()
+        early, late = producer_registered(), producer_registered()
         slow_tx = slow.transaction()
         await slow_tx.start()
         await stage_event(slow, early, service="registry")
@@ -92,7 +80,7 @@ async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
         await asyncio.sleep(0)  # let the relay reach its wait
         await wait_until(lambda: _listening(pool, schema), what="the relay to LISTEN")
         async with pool.acquire() as conn, conn.transaction():
-            await stage_event(conn, _event(), service="registry")
+            await stage_event(conn, producer_registered(), service="registry")
         await wait_until(
             lambda: _published(pool), timeout_seconds=10, what="the relay to publish on NOTIFY"
         )

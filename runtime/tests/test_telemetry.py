@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 _SCRIPT = """
 import sys
@@ -21,7 +22,7 @@ provider.shutdown()
 
 
 class _Collector(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, int]] = []
+    received: ClassVar[list[tuple[str, str, int]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", 0)))

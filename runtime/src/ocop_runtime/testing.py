@@ -12,8 +12,9 @@ import contextlib
 import os
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ocop_contracts.events import LegalForm, ProducerRegistered
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.telemetry import configure_tracing
 
@@ -113,6 +115,19 @@ async def wait_until(
         if loop.time() >= deadline:
             raise AssertionError(f"timed out after {timeout_seconds:.0f}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+def producer_registered(
+    producer_id: UUID | None = None, *, name: str = "HTX thử nghiệm"
+) -> ProducerRegistered:
+    """A valid ``ProducerRegistered`` for tests and benchmarks."""
+    return ProducerRegistered(
+        producer_id=producer_id or uuid4(),
+        legal_form=LegalForm.COOPERATIVE,
+        name=name,
+        commune_code="10105",
+        registered_at=datetime.now(UTC),
+    )
 
 
 def kafka_ctl(action: str) -> None:
