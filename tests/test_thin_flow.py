@@ -32,8 +32,26 @@ async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_a
 
         copy = await wait_for_copy(evaluation, producer_id)
         assert copy["name"] == f"HTX Đại Thắng {unique}"
+        registry_metrics = (await registry.get("/metrics")).text
+        evaluation_metrics = (await evaluation.get("/metrics")).text
         assert copy["legal_form"] == "cooperative"
         assert copy["commune_code"] == "10105"
+
+    assert (
+        'ocop_http_requests_total{method="POST",route="/producers",status="201"} 1.0'
+        in registry_metrics
+    )
+    assert (
+        'ocop_http_request_duration_seconds_count{method="POST",route="/producers"}'
+        in registry_metrics
+    )
+    assert f'ocop_events_published_total{{topic="{topics.REGISTRY_PRODUCERS}"}}' in registry_metrics
+    assert "ocop_outbox_lag_seconds" in registry_metrics
+    assert (
+        f'ocop_messages_consumed_total{{outcome="processed",topic="{topics.REGISTRY_PRODUCERS}"}}'
+        in evaluation_metrics
+    )
+    assert "ocop_message_handle_duration_seconds_count" in evaluation_metrics
 
     [record] = await records_on(
         kafka_bootstrap, topics.REGISTRY_PRODUCERS, lambda r: r.key == producer_id.encode()

@@ -100,3 +100,31 @@ async def _listening(pool: asyncpg.Pool, schema: str) -> bool:
 
 async def _published(pool: asyncpg.Pool) -> bool:
     return bool(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))
+
+
+async def test_relay_polls_for_rows_whose_notification_never_came(
+    database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    schema = f"outbox_{unique}"
+    pool = await create_pool(database_url, schema, min_size=2, max_size=4)
+    producer = kafka_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn, schema, tmp_path)
+            # No NOTIFY at all: only the poll timer can find the row.
+            await conn.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_notify")
+        relay = OutboxRelay(
+            pool, producer, schema=schema, metrics=Metrics("test"), poll_seconds=0.3
+        )
+        await relay.start()
+        await wait_until(lambda: _listening(pool, schema), what="the relay to LISTEN")
+        async with pool.acquire() as conn, conn.transaction():
+            await stage_event(conn, producer_registered(), service="registry")
+        await wait_until(
+            lambda: _published(pool), timeout_seconds=10, what="the relay to publish on its poll"
+        )
+        await relay.stop()
+    finally:
+        await producer.stop()
+        await pool.close()
