@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -65,27 +64,52 @@ async def _records(bootstrap: str, keys: set[bytes]) -> list[Any] | None:
 async def test_relay_wakes_on_notify_without_waiting_for_the_poll(
     database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    schema = f"outbox_{unique}"
+    # A poll interval far longer than the wait: only NOTIFY can wake the relay in time.
+    await _second_row_is_published(
+        database_url, kafka_bootstrap, f"outbox_{unique}", tmp_path, poll_seconds=600, notify=True
+    )
+
+
+async def test_relay_polls_for_rows_whose_notification_never_came(
+    database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    await _second_row_is_published(
+        database_url, kafka_bootstrap, f"outbox_{unique}", tmp_path, poll_seconds=0.3, notify=False
+    )
+
+
+async def _second_row_is_published(
+    database_url: str,
+    kafka_bootstrap: str,
+    schema: str,
+    migrations: Path,
+    *,
+    poll_seconds: float,
+    notify: bool,
+) -> None:
+    """Bring the relay to its idle wait (a first row published), then stage a second row with
+    or without its NOTIFY and wait for it to be published."""
     pool = await create_pool(database_url, schema, min_size=2, max_size=4)
     producer = kafka_producer(kafka_bootstrap)
     await producer.start()
+    relay = OutboxRelay(
+        pool, producer, schema=schema, metrics=Metrics("test"), poll_seconds=poll_seconds
+    )
     try:
         async with pool.acquire() as conn:
-            await migrate(conn, schema, tmp_path)
-        # A poll interval far longer than the wait below: only NOTIFY can wake the relay in time.
-        relay = OutboxRelay(
-            pool, producer, schema=schema, metrics=Metrics("test"), poll_seconds=600
-        )
+            await migrate(conn, schema, migrations)
         await relay.start()
-        await asyncio.sleep(0)  # let the relay reach its wait
         await wait_until(lambda: _listening(pool, schema), what="the relay to LISTEN")
         async with pool.acquire() as conn, conn.transaction():
             await stage_event(conn, producer_registered(), service="registry")
-        await wait_until(
-            lambda: _published(pool), timeout_seconds=10, what="the relay to publish on NOTIFY"
-        )
-        await relay.stop()
+        await wait_until(lambda: _published(pool, 1), what="the first row")
+        async with pool.acquire() as conn, conn.transaction():
+            if not notify:
+                await conn.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_notify")
+            await stage_event(conn, producer_registered(), service="registry")
+        await wait_until(lambda: _published(pool, 2), timeout_seconds=10, what="the second row")
     finally:
+        await relay.stop()
         await producer.stop()
         await pool.close()
 
@@ -98,33 +122,7 @@ async def _listening(pool: asyncpg.Pool, schema: str) -> bool:
     return bool(channels)
 
 
-async def _published(pool: asyncpg.Pool) -> bool:
-    return bool(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))
-
-
-async def test_relay_polls_for_rows_whose_notification_never_came(
-    database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
-) -> None:
-    schema = f"outbox_{unique}"
-    pool = await create_pool(database_url, schema, min_size=2, max_size=4)
-    producer = kafka_producer(kafka_bootstrap)
-    await producer.start()
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn, schema, tmp_path)
-            # No NOTIFY at all: only the poll timer can find the row.
-            await conn.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_notify")
-        relay = OutboxRelay(
-            pool, producer, schema=schema, metrics=Metrics("test"), poll_seconds=0.3
-        )
-        await relay.start()
-        await wait_until(lambda: _listening(pool, schema), what="the relay to LISTEN")
-        async with pool.acquire() as conn, conn.transaction():
-            await stage_event(conn, producer_registered(), service="registry")
-        await wait_until(
-            lambda: _published(pool), timeout_seconds=10, what="the relay to publish on its poll"
-        )
-        await relay.stop()
-    finally:
-        await producer.stop()
-        await pool.close()
+async def _published(pool: asyncpg.Pool, n: int) -> bool:
+    return bool(
+        await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") >= n
+    )
