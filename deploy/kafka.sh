@@ -20,7 +20,7 @@ fetch() {
   command -v mvn >/dev/null || die "mvn is not installed: apt-get install maven"
   say "fetching Apache Kafka $VERSION and its dependencies from Maven Central into $LIBS"
   rm -rf "$LIBS"
-  mvn -q -B -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" \
+  mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" \
     || die "could not fetch Kafka $VERSION from Maven Central (see the mvn output above)"
   touch "$LIBS/.complete"
 }
