@@ -62,7 +62,7 @@ async def test_relay_killed_between_sending_and_marking_resends_and_the_inbox_ab
     ) as registry:
         response = await registry.post(
             "/producers",
-            json={"name": f"HTX {unique}", "legal_form": "cooperative", "commune_code": "10105"},
+            json={"name": f"HTX {unique}", "legal_form": "cooperative", "commune_code": "00004"},
         )
         producer_id = UUID(response.json()["id"])
         [first] = await wait_until(
@@ -120,7 +120,7 @@ async def test_broker_stopped_while_commands_arrive_then_started_delivers_everyt
                     json={
                         "name": f"HTX {unique} {i}",
                         "legal_form": "cooperative",
-                        "commune_code": "10105",
+                        "commune_code": "00004",
                     },
                 )
                 assert response.status_code == 201, response.text

@@ -23,7 +23,7 @@ async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_a
             json={
                 "name": f"HTX Đại Thắng {unique}",
                 "legal_form": "cooperative",
-                "commune_code": "10105",
+                "commune_code": "00004",
             },
             headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
         )
@@ -35,7 +35,7 @@ async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_a
         registry_metrics = (await registry.get("/metrics")).text
         evaluation_metrics = (await evaluation.get("/metrics")).text
         assert copy["legal_form"] == "cooperative"
-        assert copy["commune_code"] == "10105"
+        assert copy["commune_code"] == "00004"
 
     assert (
         'ocop_http_requests_total{method="POST",route="/producers",status="201"} 1.0'
@@ -93,7 +93,7 @@ async def test_household_name_never_leaves_registry(
     ):
         response = await registry.post(
             "/producers",
-            json={"name": person, "legal_form": "household_business", "commune_code": "10105"},
+            json={"name": person, "legal_form": "household_business", "commune_code": "00004"},
         )
         producer_id = response.json()["id"]
         copy = await wait_for_copy(evaluation, producer_id)
@@ -106,14 +106,14 @@ async def test_household_name_never_leaves_registry(
 async def test_bad_producer_gets_422_naming_the_field(make_settings: Any) -> None:
     async with running(registry_app(make_settings)) as registry:
         response = await registry.post(
-            "/producers", json={"name": "HTX", "legal_form": "club", "commune_code": "10105"}
+            "/producers", json={"name": "HTX", "legal_form": "club", "commune_code": "00004"}
         )
         assert response.status_code == 422
         [error] = response.json()["detail"]
         assert error["loc"] == ["body", "legal_form"]
 
         response = await registry.post(
-            "/producers", json={"name": "   ", "legal_form": "cooperative", "commune_code": "10105"}
+            "/producers", json={"name": "   ", "legal_form": "cooperative", "commune_code": "00004"}
         )
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["body", "name"]

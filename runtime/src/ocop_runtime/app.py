@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +49,9 @@ class ServiceSpec:
     routes: EventRoutes = field(default_factory=EventRoutes)
     publishes: Sequence[type[Event]] = ()
     routers: Sequence[APIRouter] = ()
+    # Run after the migrations, before consuming or serving: e.g. loading reference data
+    # shipped with the service. Each must be idempotent (every replica runs it at start-up).
+    on_migrated: Sequence[Callable[[asyncpg.Pool], Awaitable[None]]] = ()
 
 
 @dataclass
@@ -127,6 +130,8 @@ def create_service_app(
                 applied = await migrate(conn, settings.db_schema, spec.migrations)
             if applied:
                 log.info("%s: applied migrations %s", spec.name, ", ".join(applied))
+            for hook in spec.on_migrated:
+                await hook(pool)
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
                 topics.all_topics(),

@@ -125,7 +125,7 @@ def producer_registered(
         producer_id=producer_id or uuid4(),
         legal_form=LegalForm.COOPERATIVE,
         name=name,
-        commune_code="10105",
+        commune_code="00004",
         registered_at=datetime.now(UTC),
     )
 

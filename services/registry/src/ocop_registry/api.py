@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -23,14 +23,14 @@ class ProducerIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=300, examples=["HTX Nông nghiệp Đại Thắng"])
     legal_form: domain.LegalForm
-    commune_code: str = Field(pattern=r"^\d{5}$", examples=["10105"])
+    commune_code: str = Field(pattern=r"^[0-9]{5}$", examples=["00004"])
 
 
 class ProducerPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=300)
-    commune_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+    commune_code: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
 
 
 class ProducerOut(BaseModel):
@@ -121,7 +121,7 @@ async def list_producers(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     legal_form: domain.LegalForm | None = None,
-    commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    commune_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
 ) -> ProducerPage:
     after = _decode_cursor(cursor) if cursor else None
     items, total = await store.list_producers(
@@ -131,3 +131,40 @@ async def list_producers(
     return ProducerPage(
         items=[ProducerOut.of(p) for p in items], total=total, next_cursor=next_cursor
     )
+
+
+units_router = APIRouter(prefix="/units", tags=["administrative units"])
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    kind: str
+    parent_code: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+class UnitPage(BaseModel):
+    items: list[UnitOut]
+    next_cursor: str | None
+
+
+@units_router.get("", response_model=UnitPage)
+async def list_units(
+    ctx: Ctx,
+    on: Annotated[
+        date | None, Query(description="Units valid on this day (default: today)")
+    ] = None,
+    level: Annotated[str | None, Query(pattern="^(district|commune)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{3,5}$")] = None,
+) -> UnitPage:
+    """Hanoi's administrative units valid on a day: before 1 July 2025 the 30 districts and
+    their communes, from then the 126 communes and wards."""
+    rows = await store.list_units(
+        ctx.pool, on=on or datetime.now(UTC).date(), level=level, limit=limit, after=cursor
+    )
+    items = [UnitOut(**dict(r)) for r in rows]
+    return UnitPage(items=items, next_cursor=items[-1].code if len(items) == limit else None)

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from ocop_contracts.events import ProducerRegistered, ProducerUpdated
-from ocop_registry import api
+from ocop_registry import api, usecases
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime.app import ServiceSpec, create_service_app
 from ocop_runtime.consumer import EventRoutes
@@ -23,7 +23,8 @@ def service_spec() -> ServiceSpec:
         migrations=MIGRATIONS,
         routes=EventRoutes(),
         publishes=(ProducerRegistered, ProducerUpdated),
-        routers=(api.router,),
+        routers=(api.router, api.units_router),
+        on_migrated=(usecases.load_admin_units,),
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -26,6 +27,37 @@ class RuleViolation(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class UnitVersion:
+    """One dated version of a commune-level unit, as the rules need it."""
+
+    code: str
+    name: str
+    valid_from: date
+    valid_to: date | None
+    successors: tuple[str, ...] = ()
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+def check_commune_valid_on(code: str, day: date, versions: Sequence[UnitVersion]) -> UnitVersion:
+    """The version of commune ``code`` valid on ``day``; a reason naming what is wrong if none."""
+    if not versions:
+        raise RuleViolation("commune_code", f"{code} is not a known Hanoi commune or ward code")
+    for version in versions:
+        if version.valid_on(day):
+            return version
+    latest = max(versions, key=lambda v: v.valid_from)
+    reason = (
+        f"{code} ({latest.name}) is not a valid unit on {day.isoformat()}: valid from "
+        f"{latest.valid_from.isoformat()} to {latest.valid_to.isoformat() if latest.valid_to else 'now'}"
+    )
+    if latest.successors:
+        reason += f"; since then it is part of {', '.join(latest.successors)}"
+    raise RuleViolation("commune_code", reason)
 
 
 @dataclass(frozen=True, slots=True)
