@@ -1,4 +1,4 @@
-"""Registry rules: pure, no I/O. Functions take state and a command, return state and events."""
+"""Producers (chủ thể OCOP) and the dated units their addresses point at."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
+from ocop_registry.domain.common import RuleViolation
+
 
 class LegalForm(StrEnum):
     ENTERPRISE = "enterprise"
@@ -18,15 +20,6 @@ class LegalForm(StrEnum):
 
 
 COMMUNE_CODE = re.compile(r"[0-9]{5}")
-
-
-class RuleViolation(ValueError):
-    """A command the registry's rules refuse; ``field`` names the offending input."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,33 @@
+"""Registry rules: pure, no I/O. Functions take state and a command, return state and events."""
+
+from ocop_registry.domain.common import RuleViolation
+from ocop_registry.domain.producers import (
+    COMMUNE_CODE,
+    DomainEvent,
+    LegalForm,
+    Producer,
+    ProducerRegistered,
+    ProducerUpdated,
+    RegisterProducer,
+    UnitVersion,
+    UpdateProducer,
+    check_commune_valid_on,
+    register_producer,
+    update_producer,
+)
+
+__all__ = [
+    "COMMUNE_CODE",
+    "DomainEvent",
+    "LegalForm",
+    "Producer",
+    "ProducerRegistered",
+    "ProducerUpdated",
+    "RegisterProducer",
+    "RuleViolation",
+    "UnitVersion",
+    "UpdateProducer",
+    "check_commune_valid_on",
+    "register_producer",
+    "update_producer",
+]
