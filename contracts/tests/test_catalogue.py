@@ -41,9 +41,9 @@ def test_catalogue_returned_is_a_copy_that_callers_cannot_corrupt() -> None:
     assert event_types()
 
 
-def test_every_event_type_travels_on_a_catalogued_topic() -> None:
+def test_every_message_type_travels_on_a_catalogued_topic() -> None:
     for type_, cls in event_types().items():
-        assert cls.TOPIC in topics.EVENT_TOPICS, f"{type_} is published on {cls.TOPIC}"
+        assert cls.TOPIC in topics.all_topics(), f"{type_} is published on {cls.TOPIC}"
 
 
 def test_every_event_type_travels_on_a_topic_of_its_own_service() -> None:
@@ -75,18 +75,19 @@ def test_every_topic_name_follows_the_naming_scheme() -> None:
         assert TOPIC_NAME.match(topic), topic
 
 
-def test_all_topics_holds_the_nine_event_topics_the_commands_and_the_dead_letters_once() -> None:
+def test_all_topics_holds_the_event_topics_commands_replies_and_dead_letters_once() -> None:
     every = topics.all_topics()
 
     assert len(topics.EVENT_TOPICS) == 9
     expected = {
         *topics.EVENT_TOPICS,
         *(topics.commands(s) for s in topics.COMMAND_SERVICES),
+        *(topics.replies(s) for s in topics.COMMAND_SERVICES),
         *(topics.dlq(s) for s in topics.CONSUMER_SERVICES),
     }
     assert set(every) == expected
     assert len(every) == len(set(every)), "a topic is listed twice"
-    assert len(every) == 9 + len(topics.COMMAND_SERVICES) + len(topics.CONSUMER_SERVICES)
+    assert len(every) == 9 + 2 * len(topics.COMMAND_SERVICES) + len(topics.CONSUMER_SERVICES)
 
 
 def test_all_topics_includes_each_services_commands_and_dead_letter_topic() -> None:
@@ -101,9 +102,10 @@ def test_all_topics_includes_each_services_commands_and_dead_letter_topic() -> N
 def test_commands_and_dead_letter_topics_are_named_after_the_service() -> None:
     assert topics.commands("evaluation") == "ocop.evaluation.commands.v1"
     assert topics.dlq("insights") == "ocop.insights.dlq.v1"
+    assert topics.replies("registry") == "ocop.registry.replies.v1"
 
 
-@pytest.mark.parametrize("make_topic", [topics.dlq, topics.commands])
+@pytest.mark.parametrize("make_topic", [topics.dlq, topics.commands, topics.replies])
 @pytest.mark.parametrize("service", ["billing", "Registry", "", "registry.x"])
 def test_topics_of_an_unknown_service_are_refused(
     make_topic: Callable[[str], str], service: str

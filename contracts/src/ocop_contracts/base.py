@@ -84,7 +84,7 @@ _CATALOGUE: dict[str, type[Event]] = {}
 def event_types() -> dict[str, type[Event]]:
     """Every published event type by ``ce_type``."""
     # Importing the event modules registers them; done here, not at package import.
-    from ocop_contracts import events  # noqa: F401
+    from ocop_contracts import commands, events  # noqa: F401
 
     return dict(_CATALOGUE)
 

@@ -44,6 +44,16 @@ def commands(service: str) -> str:
     return f"ocop.{service}.commands.v1"
 
 
+def replies(service: str) -> str:
+    """Where ``service`` answers commands it rejected (and accepted), keyed like the command.
+
+    A separate topic so that a sender can read the outcome of its commands without being
+    allowed to read other senders' commands.
+    """
+    _check(service, COMMAND_SERVICES)
+    return f"ocop.{service}.replies.v1"
+
+
 def dlq(consumer: str) -> str:
     """The dead-letter topic of the consuming service ``consumer``."""
     _check(consumer, CONSUMER_SERVICES)
@@ -55,6 +65,7 @@ def all_topics() -> tuple[str, ...]:
     return (
         *EVENT_TOPICS,
         *(commands(s) for s in COMMAND_SERVICES),
+        *(replies(s) for s in COMMAND_SERVICES),
         *(dlq(s) for s in CONSUMER_SERVICES),
     )
 

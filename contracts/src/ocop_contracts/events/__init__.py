@@ -1,5 +1,53 @@
 """Every published event, one module per producing service."""
 
-from ocop_contracts.events.registry import LegalForm, ProducerRegistered, ProducerUpdated
+from ocop_contracts.events.evaluation import (
+    ApplicationAccepted,
+    ApplicationReturned,
+    CertificateExpired,
+    CertificateExpiring,
+    CertificateReevaluated,
+    CertificateRevoked,
+    CertificateUpgraded,
+    Level,
+    ProductCertified,
+    ProductNotRecognised,
+    RevocationGround,
+)
+from ocop_contracts.events.registry import (
+    ApplicationKind,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    EvidenceFile,
+    LegalForm,
+    ProducerDeregistered,
+    ProducerRegistered,
+    ProducerUpdated,
+    ProductDeregistered,
+    ProductRegistered,
+    ProductUpdated,
+)
 
-__all__ = ["LegalForm", "ProducerRegistered", "ProducerUpdated"]
+__all__ = [
+    "ApplicationAccepted",
+    "ApplicationKind",
+    "ApplicationReturned",
+    "ApplicationSubmitted",
+    "ApplicationWithdrawn",
+    "CertificateExpired",
+    "CertificateExpiring",
+    "CertificateReevaluated",
+    "CertificateRevoked",
+    "CertificateUpgraded",
+    "EvidenceFile",
+    "LegalForm",
+    "Level",
+    "ProducerDeregistered",
+    "ProducerRegistered",
+    "ProducerUpdated",
+    "ProductCertified",
+    "ProductDeregistered",
+    "ProductNotRecognised",
+    "ProductRegistered",
+    "ProductUpdated",
+    "RevocationGround",
+]
