@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from ocop_contracts.events import ProducerRegistered
 from ocop_evaluation.app import create_app as create_evaluation
 from ocop_evaluation.app import service_spec as evaluation_spec
 from ocop_evaluation.settings import EvaluationSettings
-from ocop_registry.app import service_spec as registry_spec
+from ocop_registry.app import create_app as create_registry_app
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime.app import create_service_app
 from ocop_runtime.consumer import Delivery, EventRoutes
@@ -35,11 +36,16 @@ def registry_app(
     **overrides: Any,
 ) -> Any:
     settings = make_settings(RegistrySettings, **overrides)
-    return create_service_app(settings, registry_spec(), relay_factory=relay_factory)
+    return create_registry_app(settings, relay_factory=relay_factory)
 
 
 def evaluation_app(make_settings: Settings, **overrides: Any) -> Any:
     return create_evaluation(make_settings(EvaluationSettings, **overrides))
+
+
+def tax_code() -> str:
+    """A fresh 10-digit enterprise/cooperative code (unique within a test's schema)."""
+    return f"{random.randrange(10**9, 10**10)}"
 
 
 async def records_on(bootstrap: str, topic: str, predicate: Callable[[Any], bool]) -> list[Any]:

@@ -27,6 +27,7 @@ from tests.flow import (
     scalar,
     send_event,
     send_events,
+    tax_code,
 )
 
 
@@ -62,7 +63,12 @@ async def test_relay_killed_between_sending_and_marking_resends_and_the_inbox_ab
     ) as registry:
         response = await registry.post(
             "/producers",
-            json={"name": f"HTX {unique}", "legal_form": "cooperative", "commune_code": "00004"},
+            json={
+                "name": f"HTX {unique}",
+                "legal_form": "cooperative",
+                "commune_code": "00004",
+                "registration_number": tax_code(),
+            },
         )
         producer_id = UUID(response.json()["id"])
         [first] = await wait_until(
@@ -120,6 +126,7 @@ async def test_broker_stopped_while_commands_arrive_then_started_delivers_everyt
                     json={
                         "name": f"HTX {unique} {i}",
                         "legal_form": "cooperative",
+                        "registration_number": tax_code(),
                         "commune_code": "00004",
                     },
                 )

@@ -49,8 +49,17 @@ SERVICES = [
         "registry",
         RegistrySettings,
         create_registry,
-        subscribes=frozenset(),
-        publishes=frozenset({topics.REGISTRY_PRODUCERS}),
+        subscribes=frozenset(
+            {topics.EVALUATION_RESULTS, topics.EVALUATION_CERTIFICATES, topics.commands("registry")}
+        ),
+        publishes=frozenset(
+            {
+                topics.REGISTRY_PRODUCERS,
+                topics.REGISTRY_PRODUCTS,
+                topics.REGISTRY_APPLICATIONS,
+                topics.replies("registry"),
+            }
+        ),
     ),
     Service(
         "evaluation",

@@ -6,7 +6,15 @@ from typing import Any
 
 from ocop_contracts import topics
 from ocop_runtime.testing import running
-from tests.flow import evaluation_app, header, records_on, registry_app, scalar, wait_for_copy
+from tests.flow import (
+    evaluation_app,
+    header,
+    records_on,
+    registry_app,
+    scalar,
+    tax_code,
+    wait_for_copy,
+)
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -23,6 +31,7 @@ async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_a
             json={
                 "name": f"HTX Đại Thắng {unique}",
                 "legal_form": "cooperative",
+                "registration_number": tax_code(),
                 "commune_code": "00004",
             },
             headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
@@ -93,7 +102,12 @@ async def test_household_name_never_leaves_registry(
     ):
         response = await registry.post(
             "/producers",
-            json={"name": person, "legal_form": "household_business", "commune_code": "00004"},
+            json={
+                "name": person,
+                "legal_form": "household_business",
+                "commune_code": "00004",
+                "registration_number": "01A8012345",
+            },
         )
         producer_id = response.json()["id"]
         copy = await wait_for_copy(evaluation, producer_id)
@@ -113,7 +127,13 @@ async def test_bad_producer_gets_422_naming_the_field(make_settings: Any) -> Non
         assert error["loc"] == ["body", "legal_form"]
 
         response = await registry.post(
-            "/producers", json={"name": "   ", "legal_form": "cooperative", "commune_code": "00004"}
+            "/producers",
+            json={
+                "name": "   ",
+                "legal_form": "cooperative",
+                "commune_code": "00004",
+                "registration_number": tax_code(),
+            },
         )
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["body", "name"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -53,6 +54,30 @@ async def stage_event(conn: asyncpg.Connection, event: Event, *, service: str) -
         tracestate,
     )
     return event_id
+
+
+async def stage_events(
+    conn: asyncpg.Connection, events: Sequence[Event], *, service: str
+) -> list[UUID]:
+    """Stage many events in one round trip (bulk imports); outbox order is list order."""
+    traceparent, tracestate = current_trace_headers()
+    now = datetime.now(UTC)
+    rows = [
+        (
+            uuid4(),
+            e.TOPIC,
+            e.key(),
+            e.CE_TYPE,
+            source(service),
+            now,
+            e.model_dump_json(),
+            traceparent,
+            tracestate,
+        )
+        for e in events
+    ]
+    await conn.executemany(_INSERT, rows)
+    return [r[0] for r in rows]
 
 
 def kafka_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:

@@ -3,30 +3,54 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
-from ocop_contracts.events import ProducerRegistered, ProducerUpdated
-from ocop_registry import api, usecases
+from ocop_contracts.commands import RegistryCommandAccepted, RegistryCommandRejected
+from ocop_contracts.events import registry as published
+from ocop_registry import api, imports, usecases
+from ocop_registry.handlers import build_routes
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime.app import ServiceSpec, create_service_app
-from ocop_runtime.consumer import EventRoutes
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def service_spec() -> ServiceSpec:
+def service_spec(registry: usecases.Registry) -> ServiceSpec:
     return ServiceSpec(
         name="registry",
         title="ocop registry",
         description="Producers (chủ thể OCOP), products and applications of Hanoi's OCOP programme.",
         migrations=MIGRATIONS,
-        routes=EventRoutes(),
-        publishes=(ProducerRegistered, ProducerUpdated),
-        routers=(api.router, api.units_router),
+        routes=build_routes(registry),
+        publishes=(
+            published.ProducerRegistered,
+            published.ProducerUpdated,
+            published.ProducerDeregistered,
+            published.ProductRegistered,
+            published.ProductUpdated,
+            published.ProductDeregistered,
+            published.ApplicationSubmitted,
+            published.ApplicationWithdrawn,
+            RegistryCommandAccepted,
+            RegistryCommandRejected,
+        ),
+        routers=(
+            api.producers_router,
+            api.products_router,
+            api.applications_router,
+            api.public_router,
+            api.reference_router,
+            imports.router,
+        ),
         on_migrated=(usecases.load_admin_units,),
     )
 
 
-def create_app(settings: RegistrySettings) -> FastAPI:
-    return create_service_app(settings, service_spec())
+def create_app(settings: RegistrySettings, **options: Any) -> FastAPI:
+    """``options`` go to :func:`create_service_app` (tests pass a relay factory)."""
+    registry = usecases.Registry(public_base_url=settings.public_base_url)
+    app = create_service_app(settings, service_spec(registry), **options)
+    app.state.registry = registry
+    return app

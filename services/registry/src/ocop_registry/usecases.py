@@ -1,14 +1,20 @@
-"""Registry use cases: each one transaction of load -> domain -> save -> outbox."""
+"""Registry use cases. Each runs in the caller's transaction (HTTP opens one per request, the
+command consumer shares the inbox's), so state, outbox and inbox commit together."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from ocop_registry import domain, store, units
-from ocop_registry.publishing import to_contract
+from ocop_registry.domain import applications as apps
+from ocop_registry.domain import certificates as certs
+from ocop_registry.domain import classification, products
+from ocop_registry.publishing import DomainEvent, to_contract
 from ocop_runtime.db import transaction
 from ocop_runtime.outbox import stage_event
 
@@ -19,9 +25,17 @@ class NotFound(LookupError):
     pass
 
 
-async def _publish(conn: asyncpg.Connection, events: list[domain.DomainEvent]) -> None:
-    for event in events:
-        await stage_event(conn, to_contract(event), service=SERVICE)
+class Conflict(Exception):
+    """The command clashes with what is registered (a duplicate business key)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def load_admin_units(pool: asyncpg.Pool) -> None:
@@ -31,34 +45,329 @@ async def load_admin_units(pool: asyncpg.Pool) -> None:
         await store.load_admin_units(conn, units_, successions)
 
 
-async def _check_commune(conn: asyncpg.Connection, code: str, now: datetime) -> None:
-    domain.check_commune_valid_on(code, now.date(), await store.commune_versions(conn, code))
+async def valid_commune(conn: store.Conn, code: str, day: date) -> domain.UnitVersion:
+    return domain.check_commune_valid_on(code, day, await store.commune_versions(conn, code))
 
 
-async def register_producer(pool: asyncpg.Pool, cmd: domain.RegisterProducer) -> domain.Producer:
-    now = datetime.now(UTC)
-    producer, events = domain.register_producer(cmd, producer_id=uuid4(), now=now)
-    async with transaction(pool, "register_producer") as conn:
-        await _check_commune(conn, producer.commune_code, now)
+@dataclass
+class Registry:
+    """The registry's use cases, with what they need besides a connection."""
+
+    public_base_url: str
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    async def publish(self, conn: asyncpg.Connection, events: list[DomainEvent]) -> None:
+        for event in events:
+            await stage_event(
+                conn, to_contract(event, base_url=self.public_base_url), service=SERVICE
+            )
+
+    # ------------------------------------------------------------ producers
+
+    async def register_producer(
+        self,
+        conn: asyncpg.Connection,
+        cmd: domain.RegisterProducer,
+        producer_id: UUID | None = None,
+    ) -> tuple[domain.Producer, bool]:
+        """The producer and whether it was created (False: an identical repeat)."""
+        now = self.clock()
+        if producer_id is not None:
+            existing = await store.get_producer(conn, producer_id)
+            if existing is not None:
+                if domain.producers.same_registration(existing, cmd):
+                    return existing, False
+                raise Conflict(
+                    "producer_id", f"{producer_id} is already registered with other data"
+                )
+        unit = await valid_commune(conn, cmd.commune_code, now.date())
+        producer, events = domain.register_producer(
+            cmd, producer_id=producer_id or uuid4(), unit=unit, now=now
+        )
+        if producer.registration_number is not None:
+            same = await store.producer_by_registration(
+                conn, producer.legal_form, producer.registration_number
+            )
+            if same is not None:
+                if producer_id is None and domain.producers.same_registration(same, cmd):
+                    return same, False
+                raise Conflict(
+                    "registration_number",
+                    f"{producer.registration_number} is already registered to producer {same.id}",
+                )
         await store.insert_producer(conn, producer)
-        await _publish(conn, events)
-    return producer
+        await self.publish(conn, list(events))
+        return producer, True
 
-
-async def update_producer(
-    pool: asyncpg.Pool, producer_id: UUID, cmd: domain.UpdateProducer
-) -> domain.Producer:
-    async with transaction(pool, "update_producer") as conn:
-        # The row lock orders concurrent updates of one producer, so their outbox ids (and
+    async def _producer_for_update(
+        self, conn: asyncpg.Connection, producer_id: UUID
+    ) -> domain.Producer:
+        # The row lock orders concurrent changes of one producer, so their outbox ids (and
         # Kafka order) follow their commit order.
         current = await store.get_producer(conn, producer_id, for_update=True)
         if current is None:
             raise NotFound(f"producer {producer_id} is not registered")
-        now = datetime.now(UTC)
-        updated, events = domain.update_producer(current, cmd, now=now)
-        if updated.commune_code != current.commune_code:
-            await _check_commune(conn, updated.commune_code, now)
+        return current
+
+    async def update_producer(
+        self, conn: asyncpg.Connection, producer_id: UUID, cmd: domain.UpdateProducer
+    ) -> domain.Producer:
+        current = await self._producer_for_update(conn, producer_id)
+        now = self.clock()
+        unit = None
+        if cmd.commune_code is not None and cmd.commune_code != current.commune_code:
+            unit = await valid_commune(conn, cmd.commune_code, now.date())
+        updated, events = domain.update_producer(current, cmd, unit=unit, now=now)
         if events:
-            await store.save_producer(conn, updated)
-            await _publish(conn, events)
-    return updated
+            await store.save_producer(conn, updated, contacts=updated.contacts != current.contacts)
+            await self.publish(conn, list(events))
+        return updated
+
+    async def deregister_producer(
+        self, conn: asyncpg.Connection, producer_id: UUID, reason: str
+    ) -> domain.Producer:
+        current = await self._producer_for_update(conn, producer_id)
+        active = await store.count_active_products(conn, producer_id)
+        done, events = domain.deregister_producer(
+            current, reason, active_products=active, now=self.clock()
+        )
+        if events:
+            await store.save_producer(conn, done, contacts=False)
+            await self.publish(conn, list(events))
+        return done
+
+    # ------------------------------------------------------------ products
+
+    async def register_product(
+        self,
+        conn: asyncpg.Connection,
+        cmd: products.RegisterProduct,
+        product_id: UUID | None = None,
+    ) -> tuple[products.Product, bool]:
+        now = self.clock()
+        if product_id is not None:
+            existing = await store.get_product(conn, product_id)
+            if existing is not None:
+                if products.same_registration(existing, cmd):
+                    return existing, False
+                raise Conflict("product_id", f"{product_id} is already registered with other data")
+        producer = await store.get_producer(conn, cmd.producer_id)
+        if producer is None:
+            raise domain.RuleViolation(
+                "producer_id", f"producer {cmd.producer_id} is not registered"
+            )
+        day = products.check_registered_on(cmd.registered_on, now.date())
+        product_set = classification.product_set_on(cmd.product_set, day)
+        unit = await valid_commune(conn, cmd.commune_code, day)
+        same = await store.products_by_key(
+            conn, [(producer.id, store.key_of(domain.check_name(cmd.name)))]
+        )
+        if same:
+            (twin,) = same.values()
+            if product_id is None and products.same_registration(twin, cmd):
+                return twin, False
+            raise Conflict(
+                "name",
+                f"{producer.name if not producer.is_household else 'this producer'} "
+                f"already has a product named {twin.name!r} ({twin.public_code})",
+            )
+        sequence = await store.next_code_sequence(conn, unit.code, day.year)
+        product, events = products.register_product(
+            cmd,
+            product_id=product_id or uuid4(),
+            producer=producer,
+            product_set=product_set,
+            unit=unit,
+            sequence=sequence,
+            registered_on=day,
+            now=now,
+        )
+        await store.insert_product(conn, product)
+        await self.publish(conn, list(events))
+        return product, True
+
+    async def _product_for_update(
+        self, conn: asyncpg.Connection, product_id: UUID
+    ) -> products.Product:
+        current = await store.get_product(conn, product_id, for_update=True)
+        if current is None:
+            raise NotFound(f"product {product_id} is not registered")
+        return current
+
+    async def update_product(
+        self, conn: asyncpg.Connection, product_id: UUID, cmd: products.UpdateProduct
+    ) -> products.Product:
+        current = await self._product_for_update(conn, product_id)
+        now = self.clock()
+        producer = await store.get_producer(conn, current.producer_id)
+        assert producer is not None
+        new_set = None
+        if cmd.product_set is not None and cmd.product_set != current.product_set:
+            new_set = classification.product_set_on(cmd.product_set, now.date())
+        if cmd.name is not None:
+            twin = await store.products_by_key(
+                conn, [(producer.id, store.key_of(domain.check_name(cmd.name)))]
+            )
+            if twin and next(iter(twin.values())).id != product_id:
+                raise Conflict("name", "the producer already has a product with this name")
+        updated, events = products.update_product(
+            current, cmd, producer=producer, product_set=new_set, now=now
+        )
+        if events:
+            await store.save_product(conn, updated)
+            await self.publish(conn, list(events))
+        return updated
+
+    async def deregister_product(
+        self, conn: asyncpg.Connection, product_id: UUID, reason: str
+    ) -> products.Product:
+        current = await self._product_for_update(conn, product_id)
+        now = self.clock()
+        live = certs.live_certificate(await store.certificates_of(conn, product_id), now.date())
+        done, events = products.deregister_product(current, reason, live=live, now=now)
+        if events:
+            await store.save_product(conn, done)
+            await self.publish(conn, list(events))
+        return done
+
+    # ------------------------------------------------------------ applications
+
+    async def draft_application(
+        self,
+        conn: asyncpg.Connection,
+        cmd: apps.DraftApplication,
+        application_id: UUID | None = None,
+    ) -> apps.Application:
+        product = await store.get_product(conn, cmd.product_id, for_update=True)
+        if product is None:
+            raise domain.RuleViolation("product_id", f"product {cmd.product_id} is not registered")
+        open_id = await store.open_application_of(conn, product.id)
+        if open_id is not None:
+            raise Conflict(
+                "product_id",
+                f"product {product.public_code} already has application {open_id} in progress",
+            )
+        app = apps.draft_application(
+            cmd, application_id=application_id or uuid4(), product=product, now=self.clock()
+        )
+        await store.insert_application(conn, app)
+        return app
+
+    async def _application_for_update(
+        self, conn: asyncpg.Connection, application_id: UUID
+    ) -> apps.Application:
+        current = await store.get_application(conn, application_id, for_update=True)
+        if current is None:
+            raise NotFound(f"application {application_id} does not exist")
+        return current
+
+    async def revise_application(
+        self, conn: asyncpg.Connection, application_id: UUID, cmd: apps.ReviseApplication
+    ) -> apps.Application:
+        current = await self._application_for_update(conn, application_id)
+        revised = apps.revise_application(current, cmd, now=self.clock())
+        await store.save_application(conn, revised)
+        return revised
+
+    async def submit_application(
+        self, conn: asyncpg.Connection, application_id: UUID
+    ) -> apps.Application:
+        current = await self._application_for_update(conn, application_id)
+        product = await store.get_product(conn, current.product_id)
+        producer = await store.get_producer(conn, current.producer_id)
+        assert product is not None and producer is not None
+        now = self.clock()
+        product_set = classification.product_set(
+            classification.Scheme(product.classification), product.product_set
+        )
+        live = certs.live_certificate(await store.certificates_of(conn, product.id), now.date())
+        submitted, events = apps.submit_application(
+            current,
+            product=product,
+            producer=producer,
+            product_set=product_set,
+            live=live,
+            now=now,
+        )
+        await store.save_application(conn, submitted)
+        await self.publish(conn, list(events))
+        return submitted
+
+    async def file_application(
+        self, conn: asyncpg.Connection, cmd: apps.DraftApplication, application_id: UUID
+    ) -> tuple[apps.Application, bool]:
+        """Draft and submit in one step (the Kafka command); a repeat has no second effect."""
+        existing = await store.get_application(conn, application_id)
+        if existing is not None:
+            if existing.product_id != cmd.product_id:
+                raise Conflict("application_id", f"{application_id} belongs to another product")
+            if existing.status is not apps.ApplicationStatus.DRAFT:
+                return existing, False
+        else:
+            await self.draft_application(conn, cmd, application_id)
+        return await self.submit_application(conn, application_id), True
+
+    async def withdraw_application(
+        self, conn: asyncpg.Connection, application_id: UUID, reason: str
+    ) -> apps.Application:
+        current = await self._application_for_update(conn, application_id)
+        done, events = apps.withdraw_application(current, reason, now=self.clock())
+        await store.save_application(conn, done)
+        await self.publish(conn, list(events))
+        return done
+
+    # ------------------------------------------------------------ evaluation's facts
+
+    async def apply_result(
+        self,
+        conn: asyncpg.Connection,
+        application_id: UUID | None,
+        status: apps.ApplicationStatus,
+        reasons: tuple[str, ...] = (),
+    ) -> None:
+        if application_id is None:
+            return
+        current = await store.get_application(conn, application_id, for_update=True)
+        if current is None:
+            raise NotFound(f"application {application_id} is not one the registry filed")
+        moved = apps.apply_result(current, status, reasons, now=self.clock())
+        if moved is not current:
+            await store.save_application(conn, moved)
+
+    async def record_certificate(
+        self,
+        conn: asyncpg.Connection,
+        certificate: certs.Certificate,
+        application_id: UUID | None,
+    ) -> None:
+        if await store.get_product(conn, certificate.product_id, for_update=True) is None:
+            raise NotFound(
+                f"certificate {certificate.number} names unknown product {certificate.product_id}"
+            )
+        await store.record_certificate(conn, certificate, self.clock())
+        await self._project(conn, certificate.product_id)
+        await self.apply_result(conn, application_id, apps.ApplicationStatus.CERTIFIED)
+
+    async def end_certificate(
+        self,
+        conn: asyncpg.Connection,
+        product_id: UUID,
+        certificate_id: UUID,
+        *,
+        revoked_on: date | None = None,
+        grounds: tuple[str, ...] = (),
+        expired_on: date | None = None,
+    ) -> None:
+        if await store.get_product(conn, product_id, for_update=True) is None:
+            raise NotFound(f"unknown product {product_id}")
+        if not await store.end_certificate(
+            conn, certificate_id, revoked_on=revoked_on, grounds=grounds, expired_on=expired_on
+        ):
+            raise NotFound(f"certificate {certificate_id} was never reported to the registry")
+        await self._project(conn, product_id)
+
+    async def _project(self, conn: asyncpg.Connection, product_id: UUID) -> None:
+        history = await store.certificates_of(conn, product_id)
+        await store.set_current_certificate(
+            conn, product_id, certs.certificate_on(history, date.max)
+        )
