@@ -356,6 +356,127 @@ def _print_letters(letters: Sequence[DeadLetter], as_json: bool, *, title: str) 
     Console().print(table)
 
 
+IMPORT_CHUNK_ROWS = 200
+DEMO_FILE = Path("services/registry/data/demo/products.csv")
+
+
+@dataclass
+class ImportTotals:
+    rows: int = 0
+    created_producers: int = 0
+    created_products: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def csv_chunks(text: str, size: int) -> list[tuple[int, str]]:
+    """Split a CSV into chunks of ``size`` data lines, each with the header; returns the
+    number of the chunk's first line in the file (for error messages) and its text."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines:
+        return []
+    header, body = lines[0], lines[1:]
+    return [
+        (start + 2, "\n".join([header, *body[start : start + size]]) + "\n")
+        for start in range(0, len(body), size)
+    ]
+
+
+def import_csv(
+    text: str, registry_url: str, *, dry_run: bool, on_chunk: Any = None
+) -> ImportTotals:
+    """Send a CSV to the registry's import endpoint chunk by chunk. Rows with quoted line
+    breaks are not split across chunks only if they have none; the districts' lists do not."""
+    totals = ImportTotals()
+    with httpx.Client(base_url=registry_url, timeout=120) as client:
+        for first_line, chunk in csv_chunks(text, IMPORT_CHUNK_ROWS):
+            response = client.post(
+                "/imports/products",
+                content=chunk.encode(),
+                params={"dry_run": str(dry_run).lower()},
+                headers={"content-type": "text/csv"},
+            )
+            if response.status_code != 200:
+                raise CliError(
+                    f"registry refused the import: {response.status_code} {response.text}"
+                )
+            report = response.json()
+            for key in ("rows", "created_producers", "created_products", "unchanged", "rejected"):
+                setattr(totals, key, getattr(totals, key) + report[key])
+            for error in report["errors"]:
+                totals.errors.append({**error, "row": error["row"] - 2 + first_line})
+            if on_chunk:
+                on_chunk(report["rows"])
+    return totals
+
+
+def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool) -> None:
+    from rich.progress import Progress
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {path}: {exc}", 2) from exc
+    rows = max(len(text.splitlines()) - 1, 0)
+    try:
+        with Progress(disable=as_json) as progress:
+            task = progress.add_task(f"importing {path.name}", total=rows)
+            totals = import_csv(
+                text,
+                registry_url,
+                dry_run=dry_run,
+                on_chunk=lambda n: progress.advance(task, n),
+            )
+    except (httpx.HTTPError, CliError) as exc:
+        raise _fail(f"import failed: {exc}") from exc
+    if as_json:
+        typer.echo(json.dumps(asdict(totals), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(
+            f"{totals.rows} rows: {totals.created_products} products and "
+            f"{totals.created_producers} producers created, {totals.unchanged} unchanged, "
+            f"{totals.rejected} rejected{' (dry run)' if dry_run else ''}"
+        )
+        for error in totals.errors[:20]:
+            typer.echo(f"  line {error['row']}: {error['field']}: {error['reason']}")
+        if len(totals.errors) > 20:
+            typer.echo(f"  ... and {len(totals.errors) - 20} more (--json prints all)")
+    raise typer.Exit(1 if totals.rejected else 0)
+
+
+RegistryOption = typer.Option(
+    f"http://127.0.0.1:{SERVICE_PORTS['registry']}", "--registry", help="Registry base URL."
+)
+
+
+@app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., help="CSV, one row a product (see the registry's README)."),
+    registry: str = RegistryOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Import producers and products from a district's CSV list (idempotent)."""
+    _import(path, registry, dry_run, as_json)
+
+
+@app.command()
+def seed(
+    registry: str = RegistryOption,
+    path: Path | None = typer.Option(None, "--file", help="Default: the shipped demo data set."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Load the demonstration data set (600 products of Hanoi-like producers); run it again
+    and nothing changes."""
+    if path is None:
+        try:
+            path = find_root(Path.cwd()) / DEMO_FILE
+        except CliError as exc:
+            raise _fail(str(exc), 2) from exc
+    _import(path, registry, False, as_json)
+
+
 def main() -> None:
     # Connection failures are reported once by the command; aiokafka's own log lines repeat them.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)

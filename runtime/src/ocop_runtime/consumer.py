@@ -103,6 +103,11 @@ class _DeadLettered(Exception):
     pass
 
 
+class Unprocessable(Exception):
+    """Raised by a handler for a well-formed event that can never be applied here (it names
+    something this service has never seen): dead-lettered at once, without retries."""
+
+
 class EventConsumer:
     """Applies records to one service's schema through its :class:`EventRoutes`."""
 
@@ -229,6 +234,11 @@ class EventConsumer:
                     return outcome
                 except INFRASTRUCTURE_ERRORS:
                     raise
+                except Unprocessable as exc:
+                    span.record_exception(exc)
+                    await self.dead_letter(record, headers, f"unprocessable: {exc}", attempt)
+                    span.set_attribute("ocop.outcome", "dead_lettered")
+                    return "dead_lettered"
                 except Exception as exc:
                     span.record_exception(exc)
                     reason = f"{type(exc).__name__}: {exc}"

@@ -181,6 +181,10 @@ def plan(
     return out
 
 
+def _as_command(p: domain.Producer) -> domain.RegisterProducer:
+    return domain.RegisterProducer(p.name, p.legal_form, p.commune_code, p.registration_number)
+
+
 def _producer_key(p: domain.RegisterProducer) -> tuple[domain.LegalForm, str]:
     # A cooperative group without a registration number is known by its name and commune.
     return p.legal_form, p.registration_number or f"{store.key_of(p.name)}@{p.commune_code}"
@@ -196,9 +200,14 @@ async def import_products(
     results: list[RowResult] = [RowResult(row=e.row, status="rejected") for e in errors]
 
     numbered = [r for r in checked.rows if r.producer.registration_number]
-    existing_producers = await store.producers_by_registration(
-        conn, list({_producer_key(r.producer) for r in numbered})
+    existing_producers = dict(
+        await store.producers_by_registration(
+            conn, list({_producer_key(r.producer) for r in numbered})
+        )
     )
+    unnumbered = {r.producer.name for r in checked.rows if not r.producer.registration_number}
+    for p in await store.unnumbered_producers(conn, sorted(unnumbered)):
+        existing_producers[_producer_key(_as_command(p))] = p
     new_producers: dict[tuple[domain.LegalForm, str], domain.Producer] = {}
     producer_events: list[DomainEvent] = []
     resolved: list[tuple[_Row, domain.Producer]] = []
@@ -287,13 +296,12 @@ async def import_products(
                     producer_id=producer.id,
                 )
             )
-        for p in created_producers:
-            await store.insert_producer(conn, p)
+        await store.insert_producers(conn, created_producers)
         await store.insert_products(conn, created)
         chosen = [e for e in producer_events if _producer_of(e) in needed] + product_events
         await stage_events(
             conn,
-            [to_contract(e, base_url=registry.public_base_url) for e in events],
+            [to_contract(e, base_url=registry.public_base_url) for e in chosen],
             service=SERVICE,
         )
     elif dry_run:

@@ -129,11 +129,15 @@ def _producer(row: asyncpg.Record, contacts: Sequence[asyncpg.Record] = ()) -> P
     )
 
 
-async def insert_producer(conn: asyncpg.Connection, p: Producer) -> None:
-    await conn.execute(
-        "INSERT INTO producers (id, name, legal_form, commune_code, version, registered_at,"
-        " updated_at, registration_number, address, district_code)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+_PRODUCER_INSERT = (
+    "INSERT INTO producers (id, name, legal_form, commune_code, version, registered_at,"
+    " updated_at, registration_number, address, district_code)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+
+
+def _producer_args(p: Producer) -> tuple[Any, ...]:
+    return (
         p.id,
         p.name,
         p.legal_form.value,
@@ -145,7 +149,20 @@ async def insert_producer(conn: asyncpg.Connection, p: Producer) -> None:
         p.address,
         p.district_code,
     )
-    await _save_contacts(conn, p)
+
+
+async def insert_producer(conn: asyncpg.Connection, p: Producer) -> None:
+    await conn.execute(_PRODUCER_INSERT, *_producer_args(p))
+    if p.contacts:
+        await _save_contacts(conn, p)
+
+
+async def insert_producers(conn: asyncpg.Connection, producers: Sequence[Producer]) -> None:
+    """Bulk insert (imports): the districts' lists carry no contact persons."""
+    await conn.executemany(_PRODUCER_INSERT, [_producer_args(p) for p in producers])
+    for p in producers:
+        if p.contacts:
+            await _save_contacts(conn, p)
 
 
 async def _save_contacts(conn: asyncpg.Connection, p: Producer) -> None:
@@ -474,6 +491,16 @@ async def producers_by_registration(
     return {(LegalForm(r["legal_form"]), r["registration_number"]): _producer(r) for r in rows}
 
 
+async def unnumbered_producers(conn: Conn, names: Sequence[str]) -> list[Producer]:
+    """Producers without a registration number (cooperative groups) by exact name."""
+    rows = await conn.fetch(
+        f"SELECT {_PRODUCER} FROM producers p WHERE p.registration_number IS NULL"
+        " AND p.deregistered_at IS NULL AND p.name = ANY($1::text[])",
+        list(names),
+    )
+    return [_producer(r) for r in rows]
+
+
 PRODUCT_SORTS = {
     "registered_at": Sort("p.registered_at", "timestamptz"),
     "-registered_at": Sort("p.registered_at", "timestamptz", descending=True),
@@ -510,7 +537,8 @@ async def list_products(
     limit: int,
 ) -> Page:
     q = Query()
-    status_sql = CERTIFICATE_STATUS_SQL.format(today=q.arg(today))
+    # A literal, not a parameter: the count query may not use it, and a date is safe to inline.
+    status_sql = CERTIFICATE_STATUS_SQL.format(today=f"DATE '{today.isoformat()}'")
     if f.producer_id is not None:
         q.add("p.producer_id = {}", f.producer_id)
     if f.legal_form is not None:

@@ -15,14 +15,15 @@ from ocop_registry.domain import applications as apps
 from ocop_registry.domain import certificates as certs
 from ocop_registry.domain import classification, products
 from ocop_registry.publishing import DomainEvent, to_contract
+from ocop_runtime.consumer import Unprocessable
 from ocop_runtime.db import transaction
 from ocop_runtime.outbox import stage_event
 
 SERVICE = "registry"
 
 
-class NotFound(LookupError):
-    pass
+class NotFound(Unprocessable, LookupError):
+    """Nothing by that id here: 404 over HTTP; a dead letter when an event names it."""
 
 
 class Conflict(Exception):
