@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from ocop_contracts import Envelope, topics
@@ -25,7 +21,7 @@ from ocop_runtime.cli import SERVICE_PORTS, app, list_dead_letters, replay, serv
 from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
 from ocop_runtime.kafka import ensure_topics, read_all
 from ocop_runtime.settings import ServiceSettings
-from ocop_runtime.testing import wait_until
+from ocop_runtime.testing import serving, wait_until
 
 runner = CliRunner()
 
@@ -191,28 +187,6 @@ def test_status_reports_every_service_down_when_nothing_listens(
 
 class TradeSettings(ServiceSettings):
     service: str = "trade"
-
-
-@contextlib.asynccontextmanager
-async def serving(service_app: FastAPI) -> AsyncIterator[str]:
-    """Serve ``service_app`` over real HTTP on a free port; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(service_app, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-
-        async def started() -> bool:
-            if task.done():
-                task.result()  # start-up failed: raise its error
-            return server.started
-
-        await wait_until(started, timeout_seconds=60, what="the service to start")
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def commit_offset(bootstrap: str, group: str, tp: TopicPartition, offset: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -134,3 +136,25 @@ def kafka_ctl(action: str) -> None:
     """Stop or start the test broker (``deploy/kafka.sh``), for failure tests."""
     script = _required_env("OCOP_TEST_KAFKA_CTL")
     subprocess.run([script, action], check=True, timeout=180)
+
+
+@contextlib.asynccontextmanager
+async def serving(service_app: FastAPI) -> AsyncIterator[str]:
+    """Serve ``service_app`` over real HTTP on a free port; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(service_app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+
+        async def started() -> bool:
+            if task.done():
+                task.result()  # start-up failed: raise its error
+            return server.started
+
+        await wait_until(started, timeout_seconds=60, what="the service to start")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
