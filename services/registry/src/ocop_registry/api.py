@@ -14,13 +14,19 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_registry import domain, store
 from ocop_registry.domain import applications as apps
 from ocop_registry.domain import certificates as certs
 from ocop_registry.domain import classification, products
-from ocop_registry.domain.dossier import ApplicationKind, DocumentType, EvidenceFile
+from ocop_registry.domain.dossier import (
+    ApplicationKind,
+    DocumentType,
+    EvidenceFile,
+    missing_documents,
+)
 from ocop_registry.publishing import lookup_url, public_name
 from ocop_registry.usecases import Conflict, NotFound, Registry
 from ocop_runtime.app import ServiceContext, get_context
@@ -183,16 +189,12 @@ class ProducerOut(BaseModel):
             deregistration_reason=p.deregistration_reason,
             contacts=[
                 PersonIn(
-                    **c.__getstate__()
-                    if hasattr(c, "__getstate__") and False
-                    else {
-                        "full_name": c.full_name,
-                        "role": c.role,
-                        "phone": c.phone,
-                        "email": c.email,
-                        "national_id": c.national_id,
-                        "home_address": c.home_address,
-                    }
+                    full_name=c.full_name,
+                    role=c.role,
+                    phone=c.phone,
+                    email=c.email,
+                    national_id=c.national_id,
+                    home_address=c.home_address,
                 )
                 for c in p.contacts
             ]
@@ -540,7 +542,7 @@ class PublicProduct(BaseModel):
 
 @public_router.get("/products/{code}", response_model=PublicProduct)
 async def lookup_product(
-    code: Annotated[str, Field(max_length=40)],
+    code: Annotated[str, PathParam(max_length=40)],
     ctx: Ctx,
     reg: Reg,
     as_of: Annotated[
@@ -691,8 +693,6 @@ async def _missing(
         product_set = classification.product_set(
             classification.Scheme(product.classification), product.product_set
         )
-        from ocop_registry.domain.dossier import missing_documents
-
         return list(missing_documents(a.kind, product_set, regime, a.documents))
     except domain.RuleViolation:
         return None
