@@ -118,8 +118,13 @@ async def test_a_registered_product_gets_a_public_code_and_its_event_carries_wha
         first = await product(client, owner["id"])
         second = await product(client, owner["id"])
         [record] = await published(kafka_bootstrap, topics.REGISTRY_PRODUCTS, first["id"])
+        qr = await client.get(f"/public/products/{first['public_code']}/qr.svg")
+        no_qr = await client.get("/public/products/01-00004-9999-1999/qr.svg")
 
     year = TODAY.year
+    assert qr.headers["content-type"] == "image/svg+xml"
+    assert qr.content.startswith(b"<?xml") and b"<svg" in qr.content
+    assert no_qr.status_code == 404
     assert first["public_code"] == f"01-00004-0001-{year}"
     assert second["public_code"] == f"01-00004-0002-{year}"
     assert first["lookup_url"].endswith(f"/public/products/{first['public_code']}")

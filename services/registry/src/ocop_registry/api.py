@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
+import segno
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
@@ -576,6 +578,32 @@ async def lookup_product(
         status=current.status_on(day) if current else certs.CertificateStatus.NOT_CERTIFIED,
         as_of=day,
         deregistered=product.deregistered_at is not None and product.deregistered_at.date() <= day,
+    )
+
+
+@public_router.get(
+    "/products/{code}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "QR code of the lookup URL"}},
+)
+async def product_qr(
+    code: Annotated[str, PathParam(max_length=40)],
+    ctx: Ctx,
+    reg: Reg,
+    scale: Annotated[int, Query(ge=1, le=40)] = 4,
+) -> Response:
+    """The QR code to print on the label: it opens this product's public lookup."""
+    product = await store.product_by_code(ctx.pool, code)
+    if product is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no OCOP product has the code {code!r}")
+    buffer = io.BytesIO()
+    segno.make(lookup_url(reg.public_base_url, product), error="m").save(
+        buffer, kind="svg", scale=scale, title=product.public_code
+    )
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 
