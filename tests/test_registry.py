@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from ocop_contracts import topics
 from ocop_contracts.commands import registry as commands
 from ocop_contracts.events import evaluation as ev
-from ocop_registry import demo
+from ocop_registry import demo, units
 from ocop_runtime.testing import running, wait_until
 from tests.flow import records_on, registry_app, send_event, tax_code
 
@@ -523,3 +523,65 @@ async def test_no_household_personal_data_reaches_any_registry_topic(
         every = await wait_until(published, what="the household's events")
     for secret in (person, phone, "0987654321", national_id, household_number, "ngõ 12"):
         assert not [r for r in every if secret.encode() in (r.value or b"")], secret
+
+
+async def test_lists_page_through_every_match_once_in_each_sort_and_filter_by_old_and_new_units(
+    make_settings: Any,
+) -> None:
+    _, successions = units.load_dataset()
+    text = demo.to_csv(demo.rows(150, seed=11, today=TODAY))
+    async with running(registry_app(make_settings)) as client:
+        report = (
+            await client.post(
+                "/imports/products", content=text.encode(), headers={"content-type": "text/csv"}
+            )
+        ).json()
+        assert report["created_products"] == 150
+
+        for sort in ("registered_at", "-registered_at", "name", "-name", "star", "-star"):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = {"limit": 40, "sort": sort, **({"cursor": cursor} if cursor else {})}
+                page = (await client.get("/products", params=params)).json()
+                assert page["total"] == 150
+                seen += [p["id"] for p in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert len(seen) == len(set(seen)) == 150, sort
+        names = [
+            p["name"]
+            for p in (await client.get("/products", params={"sort": "name", "limit": 150})).json()[
+                "items"
+            ]
+        ]
+        assert [n.casefold() for n in names] == sorted(n.casefold() for n in names)
+
+        first = (await client.get("/products", params={"limit": 40, "sort": "name"})).json()
+        mixed = await client.get(
+            "/products", params={"sort": "star", "cursor": first["next_cursor"]}
+        )
+        assert mixed.status_code == 400
+
+        old = next(
+            p
+            for p in (await client.get("/products", params={"limit": 150})).json()["items"]
+            if p["district_code"] is not None
+        )
+        in_district = (
+            await client.get("/products", params={"district": old["district_code"], "limit": 150})
+        ).json()
+        assert old["id"] in [p["id"] for p in in_district["items"]]
+        assert {p["district_code"] for p in in_district["items"]} == {old["district_code"]}
+        successor = next(s.new.code for s in successions if s.old.code == old["commune_code"])
+        in_new_unit = (
+            await client.get("/products", params={"commune": successor, "limit": 150})
+        ).json()
+        assert old["id"] in [p["id"] for p in in_new_unit["items"]]
+        by_year = (
+            await client.get("/products", params={"year": old["registered_on"][:4], "limit": 150})
+        ).json()
+        assert by_year["items"] and all(
+            p["registered_on"].startswith(old["registered_on"][:4]) for p in by_year["items"]
+        )

@@ -77,23 +77,33 @@ async def use_case(ctx: ServiceContext, name: str) -> AsyncIterator[asyncpg.Conn
 
 
 class Cursor:
-    @staticmethod
-    def encode(value: tuple[str, UUID]) -> str:
-        return base64.urlsafe_b64encode(json.dumps([value[0], str(value[1])]).encode()).decode()
+    """Opaque keyset cursors, bound to the sort they came from."""
 
     @staticmethod
-    def decode(cursor: str | None) -> tuple[str, UUID] | None:
+    def encode(sort: str, value: tuple[str, UUID]) -> str:
+        raw = json.dumps([sort, value[0], str(value[1])])
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    @staticmethod
+    def decode(cursor: str | None, sort: str) -> tuple[str, UUID] | None:
         if not cursor:
             return None
         try:
-            value, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            return str(value), UUID(ident)
+            made_for, value, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            position = str(value), UUID(ident)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise _problem(400, "cursor", "is not one this API returned", "query") from exc
+        if made_for != sort:
+            raise _problem(
+                400, "cursor", f"was returned for sort={made_for}, not sort={sort}", "query"
+            )
+        return position
 
 
-def _next(page: store.Page, limit: int) -> str | None:
-    return Cursor.encode(page.cursors[-1]) if len(page.rows) == limit and page.cursors else None
+def _next(page: store.Page, limit: int, sort: str) -> str | None:
+    if len(page.rows) == limit and page.cursors:
+        return Cursor.encode(sort, page.cursors[-1])
+    return None
 
 
 def _sort(sorts: dict[str, store.Sort], value: str) -> store.Sort:
@@ -293,11 +303,13 @@ async def list_producers(
         ctx.pool,
         store.ProducerFilter(legal_form, commune, district, include_deregistered),
         sort=_sort(store.PRODUCER_SORTS, sort),
-        after=Cursor.decode(cursor),
+        after=Cursor.decode(cursor, sort),
         limit=limit,
     )
     return ProducerPage(
-        items=[ProducerOut.of(p) for p in items], total=page.total, next_cursor=_next(page, limit)
+        items=[ProducerOut.of(p) for p in items],
+        total=page.total,
+        next_cursor=_next(page, limit, sort),
     )
 
 
@@ -497,7 +509,7 @@ async def list_products(
         ),
         today=reg.clock().date(),
         sort=_sort(store.PRODUCT_SORTS, sort),
-        after=Cursor.decode(cursor),
+        after=Cursor.decode(cursor, sort),
         limit=limit,
     )
     items = [
@@ -511,7 +523,7 @@ async def list_products(
         )
         for r in page.rows
     ]
-    return ProductPage(items=items, total=page.total, next_cursor=_next(page, limit))
+    return ProductPage(items=items, total=page.total, next_cursor=_next(page, limit, sort))
 
 
 # ---------------------------------------------------------------- public lookup
@@ -835,13 +847,13 @@ async def list_applications(
             product_set=product_set,
         ),
         sort=_sort(store.APPLICATION_SORTS, sort),
-        after=Cursor.decode(cursor),
+        after=Cursor.decode(cursor, sort),
         limit=limit,
     )
     return ApplicationPage(
         items=[ApplicationOut.of(a) for a in items],
         total=page.total,
-        next_cursor=_next(page, limit),
+        next_cursor=_next(page, limit, sort),
     )
 
 

@@ -91,7 +91,10 @@ def check_registered_on(day: date | None, today: date) -> date:
     day = day or today
     if day > today:
         raise RuleViolation("registered_on", f"{day.isoformat()} is in the future")
-    regime_on(day)  # before the programme's first rules: refused with a reason
+    try:
+        regime_on(day)
+    except RuleViolation as exc:  # before the programme's first rules
+        raise RuleViolation("registered_on", exc.reason) from None
     return day
 
 
