@@ -8,8 +8,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from ocop_runtime.auth import Role
 from ocop_runtime.cli import DEMO_FILE, app, csv_chunks
-from ocop_runtime.testing import serving
+from ocop_runtime.testing import serving, token
 from tests.flow import registry_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,16 @@ async def test_seed_loads_the_demonstration_set_once_and_a_second_run_changes_no
     rows = len((ROOT / DEMO_FILE).read_text(encoding="utf-8").splitlines()) - 1
     runner = CliRunner()
     async with serving(registry_app(make_settings)) as url:
-        first = await asyncio.to_thread(runner.invoke, app, ["seed", "--registry", url, "--json"])
-        second = await asyncio.to_thread(runner.invoke, app, ["seed", "--registry", url, "--json"])
+        first = await asyncio.to_thread(
+            runner.invoke,
+            app,
+            ["seed", "--registry", url, "--json", "--token", token(Role.CITY_OFFICE)],
+        )
+        second = await asyncio.to_thread(
+            runner.invoke,
+            app,
+            ["seed", "--registry", url, "--json", "--token", token(Role.CITY_OFFICE)],
+        )
 
     assert first.exit_code == 0, first.output
     assert f'"created_products": {rows}' in first.output
@@ -54,7 +63,9 @@ async def test_import_reports_the_file_line_of_each_bad_row_and_exits_non_zero(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     async with serving(registry_app(make_settings)) as url:
         result = await asyncio.to_thread(
-            CliRunner().invoke, app, ["import", str(path), "--registry", url]
+            CliRunner().invoke,
+            app,
+            ["import", str(path), "--registry", url, "--token", token(Role.CITY_OFFICE)],
         )
 
     assert result.exit_code == 1

@@ -29,7 +29,12 @@ async def test_migrations_apply_once_in_order_and_record_checksums(
     conn = await _connect(database_url)
     try:
         applied = await migrate(conn, schema, tmp_path)
-        assert applied == ["runtime/0001_outbox_inbox.sql", "0001_things.sql", "0002_more.sql"]
+        assert applied == [
+            "runtime/0001_outbox_inbox.sql",
+            "runtime/0002_audit_log.sql",
+            "0001_things.sql",
+            "0002_more.sql",
+        ]
         assert await migrate(conn, schema, tmp_path) == []
         rows = await conn.fetch(
             f"SELECT name, checksum FROM {schema}.schema_migrations ORDER BY name"
@@ -38,6 +43,7 @@ async def test_migrations_apply_once_in_order_and_record_checksums(
             "0001_things.sql",
             "0002_more.sql",
             "runtime/0001_outbox_inbox.sql",
+            "runtime/0002_audit_log.sql",
         ]
         assert all(len(r["checksum"]) == 64 for r in rows)
         await conn.execute(f"INSERT INTO {schema}.things VALUES (1, 'x')")
@@ -89,7 +95,7 @@ async def test_two_replicas_migrating_at_once_apply_each_file_once(
         # The schema must exist before two sessions race to create it.
         await conns[0].execute(f"CREATE SCHEMA {schema}")
         results = await asyncio.gather(*(migrate(c, schema, tmp_path) for c in conns))
-        assert sorted(len(r) for r in results) == [0, 2]
+        assert sorted(len(r) for r in results) == [0, 3]
     finally:
         for c in conns:
             await c.close()

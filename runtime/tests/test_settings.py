@@ -14,18 +14,44 @@ def test_schema_and_consumer_group_default_to_the_service_name() -> None:
     assert settings.consumer_group == "ocop.trade"
 
 
+PRODUCTION_ISSUER = {
+    "oidc_issuer": "https://id.hanoi.gov.vn/realms/ocop",
+    "oidc_jwks_url": "https://id.hanoi.gov.vn/realms/ocop/protocol/openid-connect/certs",
+}
+
+
 def test_production_refuses_a_development_database_password() -> None:
     with pytest.raises(ValidationError, match="development password"):
         ServiceSettings(
             service="trade",
             env="production",
             database_url="postgresql://ocop_trade:ocop-dev-trade@db:5432/ocop",
+            **PRODUCTION_ISSUER,
         )
     ServiceSettings(
         service="trade",
         env="production",
         database_url="postgresql://ocop_trade:s3cret-from-vault@db:5432/ocop",
+        **PRODUCTION_ISSUER,
     )
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        {},
+        {"oidc_issuer": PRODUCTION_ISSUER["oidc_issuer"]},
+        {"oidc_jwks_url": PRODUCTION_ISSUER["oidc_jwks_url"]},
+    ],
+)
+def test_production_refuses_the_development_token_issuer(issuer: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="development token issuer"):
+        ServiceSettings(
+            service="trade",
+            env="production",
+            database_url="postgresql://ocop_trade:s3cret-from-vault@db:5432/ocop",
+            **issuer,
+        )
 
 
 def test_schema_name_must_be_a_plain_identifier() -> None:

@@ -25,8 +25,11 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ocop_contracts import Event, topics
+from ocop_runtime.audit import audit_router
+from ocop_runtime.auth import RateLimiter, RateLimitMiddleware, TokenVerifier
 from ocop_runtime.consumer import EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
+from ocop_runtime.devidp import ensure_key, idp_dir, jwks_url
 from ocop_runtime.kafka import ensure_topics
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import OutboxRelay, kafka_producer
@@ -117,6 +120,8 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_tracing(spec.name, settings.otlp_endpoint)
+        if settings.env != "production" and settings.oidc_jwks_url == jwks_url(idp_dir()):
+            ensure_key(idp_dir())
         pool = await create_pool(
             settings.dsn,
             settings.db_schema,
@@ -181,8 +186,16 @@ def create_service_app(
     app = FastAPI(
         title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan
     )
+    app.state.token_verifier = TokenVerifier(
+        settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+    )
     instrument_http(app, spec.name, metrics)
     app.include_router(_shared_router(spec, metrics))
+    app.include_router(audit_router())
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ocop_contracts import topics
+from ocop_runtime.devidp import idp_dir, issue_token
 from ocop_runtime.dlq import DeadLetter
 from ocop_runtime.kafka import consumer_lag, read_all
 from ocop_runtime.outbox import kafka_producer
@@ -384,12 +385,18 @@ def csv_chunks(text: str, size: int) -> list[tuple[int, str]]:
 
 
 def import_csv(
-    text: str, registry_url: str, *, dry_run: bool, on_chunk: Any = None
+    text: str,
+    registry_url: str,
+    *,
+    dry_run: bool,
+    token: str | None = None,
+    on_chunk: Any = None,
 ) -> ImportTotals:
     """Send a CSV to the registry's import endpoint chunk by chunk. Rows with quoted line
     breaks are not split across chunks only if they have none; the districts' lists do not."""
     totals = ImportTotals()
-    with httpx.Client(base_url=registry_url, timeout=120) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=registry_url, timeout=120, headers=headers) as client:
         for first_line, chunk in csv_chunks(text, IMPORT_CHUNK_ROWS):
             response = client.post(
                 "/imports/products",
@@ -411,7 +418,17 @@ def import_csv(
     return totals
 
 
-def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool) -> None:
+def cli_token(token: str | None) -> str | None:
+    """The given token, else one from the development key (``make up`` made it), if any."""
+    if token:
+        return token
+    directory = idp_dir()
+    if (directory / "signing-key.pem").exists():
+        return issue_token(directory, roles=["city_office"], subject="ocop-cli", name="ocop CLI")
+    return None
+
+
+def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool, token: str | None) -> None:
     from rich.progress import Progress
 
     try:
@@ -426,6 +443,7 @@ def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool) -> None
                 text,
                 registry_url,
                 dry_run=dry_run,
+                token=cli_token(token),
                 on_chunk=lambda n: progress.advance(task, n),
             )
     except (httpx.HTTPError, CliError) as exc:
@@ -445,6 +463,12 @@ def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool) -> None
     raise typer.Exit(1 if totals.rejected else 0)
 
 
+TokenOption = typer.Option(
+    None,
+    "--token",
+    envvar="OCOP_TOKEN",
+    help="Bearer token (default: a city-office token from the development key).",
+)
 RegistryOption = typer.Option(
     f"http://127.0.0.1:{SERVICE_PORTS['registry']}", "--registry", help="Registry base URL."
 )
@@ -456,9 +480,10 @@ def import_command(
     registry: str = RegistryOption,
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    token: str | None = TokenOption,
 ) -> None:
     """Import producers and products from a district's CSV list (idempotent)."""
-    _import(path, registry, dry_run, as_json)
+    _import(path, registry, dry_run, as_json, token)
 
 
 @app.command()
@@ -466,6 +491,7 @@ def seed(
     registry: str = RegistryOption,
     path: Path | None = typer.Option(None, "--file", help="Default: the shipped demo data set."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    token: str | None = TokenOption,
 ) -> None:
     """Load the demonstration data set (600 products of Hanoi-like producers); run it again
     and nothing changes."""
@@ -474,7 +500,43 @@ def seed(
             path = find_root(Path.cwd()) / DEMO_FILE
         except CliError as exc:
             raise _fail(str(exc), 2) from exc
-    _import(path, registry, False, as_json)
+    _import(path, registry, False, as_json, token)
+
+
+@app.command("token")
+def token_command(
+    role: list[str] = typer.Option(..., "--role", help="city_office, commune_officer, ..."),
+    unit: list[str] = typer.Option([], "--unit", help="A unit code the person works for."),
+    producer: str | None = typer.Option(None, "--producer", help="Producer id (producer role)."),
+    subject: str | None = typer.Option(None, "--subject", help="Default: a random dev id."),
+    ttl: int = typer.Option(3600, "--ttl", min=60, max=86400, help="Seconds."),
+) -> None:
+    """Print an access token signed with the development key (``make up`` creates it)."""
+    from uuid import UUID
+
+    from ocop_runtime.auth import Role
+    from ocop_runtime.devidp import ensure_key
+
+    known = {r.value for r in Role}
+    unknown = sorted(set(role) - known)
+    if unknown:
+        raise _fail(f"unknown role(s) {', '.join(unknown)}; one of {', '.join(sorted(known))}", 2)
+    try:
+        producer_id = UUID(producer) if producer else None
+    except ValueError as exc:
+        raise _fail(f"--producer {producer!r} is not a UUID", 2) from exc
+    directory = idp_dir()
+    ensure_key(directory)
+    typer.echo(
+        issue_token(
+            directory,
+            roles=role,
+            units=unit,
+            producer_id=producer_id,
+            subject=subject,
+            ttl_seconds=ttl,
+        )
+    )
 
 
 def main() -> None:

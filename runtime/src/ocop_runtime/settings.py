@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ocop_runtime.devidp import DEV_AUDIENCE, DEV_ISSUER, idp_dir, jwks_url
+
 DEV_PASSWORD_PREFIX = "ocop-dev-"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -51,6 +53,16 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_retry_seconds: float = Field(default=1.0, gt=0)
 
+    oidc_issuer: str = Field(default=DEV_ISSUER, description="Expected ``iss`` of access tokens.")
+    oidc_audience: str = Field(default=DEV_AUDIENCE, description="Expected ``aud``.")
+    oidc_jwks_url: str = Field(
+        default="", description="The issuer's JWKS; default: the development key under .ocop/idp."
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests a minute per address without a token."
+    )
+    rate_limit_burst: int = Field(default=120, ge=1)
+
     @field_validator("db_schema", "consumer_group", mode="before")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -64,6 +76,15 @@ class ServiceSettings(BaseSettings):
             raise ValueError(f"db_schema {self.db_schema!r} is not a plain lower-case identifier")
         if not self.consumer_group:
             object.__setattr__(self, "consumer_group", f"ocop.{self.service}")
+        if not self.oidc_jwks_url:
+            object.__setattr__(self, "oidc_jwks_url", jwks_url(idp_dir()))
+        if self.env == "production" and (
+            self.oidc_issuer == DEV_ISSUER or self.oidc_jwks_url.startswith("file:")
+        ):
+            raise ValueError(
+                "the development token issuer is configured; set OCOP_OIDC_ISSUER and "
+                "OCOP_OIDC_JWKS_URL to the city's identity provider in production"
+            )
         if self.db_pool_max < self.db_pool_min:
             raise ValueError("db_pool_max must be >= db_pool_min")
         if self.env == "production" and DEV_PASSWORD_PREFIX in self.database_url.get_secret_value():

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -25,6 +28,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ocop_contracts.events import LegalForm, ProducerRegistered
+from ocop_runtime.auth import Role
+from ocop_runtime.devidp import ensure_key, issue_token, jwks_url
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.telemetry import configure_tracing
 
@@ -84,6 +89,7 @@ def make_settings(
             "handler_backoff_max_seconds": 0.5,
             "relay_poll_seconds": 0.5,
             "relay_retry_seconds": 0.3,
+            "oidc_jwks_url": jwks_url(test_idp()),
         }
         values.update(overrides)
         return settings_type(**values)
@@ -91,12 +97,46 @@ def make_settings(
     return make
 
 
+@functools.cache
+def test_idp() -> Path:
+    """A signing key for the test session's tokens (made on first use, not at import)."""
+    directory = Path(tempfile.mkdtemp(prefix="ocop-test-idp-"))
+    ensure_key(directory)
+    return directory
+
+
+def token(
+    *roles: Role | str,
+    units: Iterable[str] = (),
+    producer_id: UUID | None = None,
+    subject: str | None = None,
+) -> str:
+    """A valid access token from the test issuer."""
+    return issue_token(
+        test_idp(),
+        roles=[str(r) for r in roles],
+        units=units,
+        producer_id=producer_id,
+        subject=subject,
+    )
+
+
+def bearer(*roles: Role | str, **claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(*roles, **claims)}"}
+
+
 @contextlib.asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run ``app``'s lifespan (pool, migrations, broker, relay) and give an HTTP client to it."""
+async def running(
+    app: FastAPI, *, role: Role | None = Role.CITY_OFFICE
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan (pool, migrations, broker, relay) and give an HTTP client to it,
+    sending a token of ``role`` (the city office by default; None: no token)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        headers = bearer(role, subject=f"test-{role}") if role else {}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://service", headers=headers
+        ) as client:
             yield client
 
 

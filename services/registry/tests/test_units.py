@@ -71,12 +71,22 @@ async def test_units_are_listed_as_they_were_on_a_day_and_producers_need_a_curre
 
         ok = await registry.post(
             "/producers",
-            json={"name": "HTX Ba Đình", "legal_form": "cooperative", "commune_code": "00004"},
+            json={
+                "name": "HTX Ba Đình",
+                "legal_form": "cooperative",
+                "commune_code": "00004",
+                "registration_number": "0101234567",
+            },
         )
         assert ok.status_code == 201, ok.text
         old = await registry.post(
             "/producers",
-            json={"name": "HTX Đồng Lạc", "legal_form": "cooperative", "commune_code": "10105"},
+            json={
+                "name": "HTX Đồng Lạc",
+                "legal_form": "cooperative",
+                "commune_code": "10105",
+                "registration_number": "0107654321",
+            },
         )
         assert old.status_code == 422
         [error] = old.json()["detail"]

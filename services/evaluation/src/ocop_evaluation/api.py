@@ -11,8 +11,13 @@ from pydantic import BaseModel
 
 from ocop_evaluation import store
 from ocop_runtime.app import ServiceContext, get_context
+from ocop_runtime.auth import Role, require
 
-router = APIRouter(prefix="/producers", tags=["producers"])
+router = APIRouter(
+    prefix="/producers",
+    tags=["producers"],
+    dependencies=[Depends(require(Role.CITY_OFFICE, Role.COUNCIL_MEMBER))],
+)
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 

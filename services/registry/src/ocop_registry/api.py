@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -30,8 +31,11 @@ from ocop_registry.domain.dossier import (
     missing_documents,
 )
 from ocop_registry.publishing import lookup_url, public_name
-from ocop_registry.usecases import Conflict, NotFound, Registry
+from ocop_registry.usecases import Conflict, Forbidden, NotFound, Registry
+from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
+from ocop_runtime.audit import Actor
+from ocop_runtime.auth import EVERY_ROLE, Principal, Role, require
 from ocop_runtime.db import transaction
 
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -53,24 +57,78 @@ def _problem(code: int, field: str, reason: str, where: str = "body") -> HTTPExc
     )
 
 
+@dataclass
+class Outcome:
+    """What the audit row says about the command: set by the route inside ``use_case``."""
+
+    aggregate_id: object = None
+    result: str = "accepted"
+
+
 @asynccontextmanager
-async def use_case(ctx: ServiceContext, name: str) -> AsyncIterator[asyncpg.Connection]:
-    """One transaction; the registry's refusals become 4xx with the field and the reason."""
+async def use_case(
+    ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
+) -> AsyncIterator[tuple[asyncpg.Connection, Outcome]]:
+    """One transaction with its audit row; the registry's refusals become 4xx with the field
+    and the reason, and are audited too (in their own transaction: nothing else is kept)."""
+    outcome = Outcome(aggregate_id)
+    actor = Actor.of(who)
     try:
         async with transaction(ctx.pool, name) as conn:
-            yield conn
-    except domain.RuleViolation as exc:
-        raise _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.field, exc.reason) from exc
-    except Conflict as exc:
-        raise _problem(status.HTTP_409_CONFLICT, exc.field, exc.reason) from exc
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+            yield conn, outcome
+            await audit.record(
+                conn, actor, name, aggregate_id=outcome.aggregate_id, outcome=outcome.result
+            )
+    except (domain.RuleViolation, Conflict, Forbidden, NotFound) as exc:
+        code = {
+            Conflict: status.HTTP_409_CONFLICT,
+            Forbidden: status.HTTP_403_FORBIDDEN,
+            NotFound: status.HTTP_404_NOT_FOUND,
+        }.get(type(exc), status.HTTP_422_UNPROCESSABLE_CONTENT)
+        await audit.record(
+            ctx.pool,
+            actor,
+            name,
+            aggregate_id=outcome.aggregate_id,
+            outcome="refused",
+            detail=str(exc),
+        )
+        if isinstance(exc, NotFound):
+            raise HTTPException(code, str(exc)) from exc
+        raise _problem(code, exc.field, exc.reason) from exc
     except asyncpg.UniqueViolationError as exc:
         # Two requests raced for the same business key; the loser learns it like a duplicate.
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"already registered by a concurrent request ({exc.constraint_name})",
         ) from exc
+
+
+NO_ONE = UUID(int=0)
+
+
+def scope_of(who: Principal) -> store.Scope:
+    """What a caller may see: everything for the city office and agencies (their routes are
+    read-only), their units for a commune officer, their own records for a producer."""
+    if who.has(Role.CITY_OFFICE, Role.AGENCY):
+        return store.EVERYTHING
+    if who.has(Role.COMMUNE_OFFICER):
+        return store.Scope(units=who.units)
+    if who.has(Role.PRODUCER):
+        return store.Scope(producer_id=who.producer_id or NO_ONE)
+    return store.Scope(units=frozenset())
+
+
+Office = Annotated[Principal, Depends(require(Role.CITY_OFFICE))]
+Local = Annotated[Principal, Depends(require(Role.CITY_OFFICE, Role.COMMUNE_OFFICER))]
+Owners = Annotated[
+    Principal, Depends(require(Role.CITY_OFFICE, Role.COMMUNE_OFFICER, Role.PRODUCER))
+]
+Readers = Annotated[
+    Principal,
+    Depends(require(Role.CITY_OFFICE, Role.COMMUNE_OFFICER, Role.PRODUCER, Role.AGENCY)),
+]
+Anyone = Annotated[Principal, Depends(require(*EVERY_ROLE))]
 
 
 # ---------------------------------------------------------------- paging
@@ -223,11 +281,11 @@ class ProducerPage(BaseModel):
 
 @producers_router.post("", status_code=status.HTTP_201_CREATED, response_model=ProducerOut)
 async def register_producer(
-    body: ProducerIn, ctx: Ctx, reg: Reg, response: Response
+    body: ProducerIn, ctx: Ctx, who: Local, reg: Reg, response: Response
 ) -> ProducerOut:
     """Register a producer. With a client-chosen ``id`` (or the same registration number and
     details), a repeated request answers 200 with the producer instead of creating another."""
-    async with use_case(ctx, "register_producer") as conn:
+    async with use_case(ctx, "register_producer", who) as (conn, outcome):
         producer, created = await reg.register_producer(
             conn,
             domain.RegisterProducer(
@@ -239,7 +297,9 @@ async def register_producer(
                 contacts=tuple(c.to_domain() for c in body.contacts),
             ),
             body.id,
+            scope_of(who),
         )
+        outcome.aggregate_id, outcome.result = producer.id, "created" if created else "repeat"
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/producers/{producer.id}"
@@ -247,8 +307,8 @@ async def register_producer(
 
 
 @producers_router.get("/{producer_id}", response_model=ProducerOut)
-async def get_producer(producer_id: UUID, ctx: Ctx) -> ProducerOut:
-    producer = await store.get_producer(ctx.pool, producer_id)
+async def get_producer(producer_id: UUID, ctx: Ctx, who: Owners) -> ProducerOut:
+    producer = await store.get_producer(ctx.pool, producer_id, scope=scope_of(who))
     if producer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"producer {producer_id} is not registered")
     return ProducerOut.of(producer, contacts=True)
@@ -256,9 +316,9 @@ async def get_producer(producer_id: UUID, ctx: Ctx) -> ProducerOut:
 
 @producers_router.patch("/{producer_id}", response_model=ProducerOut)
 async def update_producer(
-    producer_id: UUID, body: ProducerPatch, ctx: Ctx, reg: Reg
+    producer_id: UUID, body: ProducerPatch, ctx: Ctx, who: Owners, reg: Reg
 ) -> ProducerOut:
-    async with use_case(ctx, "update_producer") as conn:
+    async with use_case(ctx, "update_producer", who, producer_id) as (conn, _):
         producer = await reg.update_producer(
             conn,
             producer_id,
@@ -270,23 +330,25 @@ async def update_producer(
                 if body.contacts is None
                 else tuple(c.to_domain() for c in body.contacts),
             ),
+            scope_of(who),
         )
     return ProducerOut.of(producer, contacts=True)
 
 
 @producers_router.post("/{producer_id}/deregistration", response_model=ProducerOut)
 async def deregister_producer(
-    producer_id: UUID, body: Deregistration, ctx: Ctx, reg: Reg
+    producer_id: UUID, body: Deregistration, ctx: Ctx, who: Local, reg: Reg
 ) -> ProducerOut:
     """Take a producer off the registry; refused while it has registered products."""
-    async with use_case(ctx, "deregister_producer") as conn:
-        producer = await reg.deregister_producer(conn, producer_id, body.reason)
+    async with use_case(ctx, "deregister_producer", who, producer_id) as (conn, _):
+        producer = await reg.deregister_producer(conn, producer_id, body.reason, scope_of(who))
     return ProducerOut.of(producer)
 
 
 @producers_router.get("", response_model=ProducerPage)
 async def list_producers(
     ctx: Ctx,
+    who: Owners,
     limit: Limit = 50,
     cursor: str | None = None,
     legal_form: domain.LegalForm | None = None,
@@ -305,6 +367,7 @@ async def list_producers(
         sort=_sort(store.PRODUCER_SORTS, sort),
         after=Cursor.decode(cursor, sort),
         limit=limit,
+        scope=scope_of(who),
     )
     return ProducerPage(
         items=[ProducerOut.of(p) for p in items],
@@ -410,10 +473,12 @@ class ProductPage(BaseModel):
 
 
 @products_router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
-async def register_product(body: ProductIn, ctx: Ctx, reg: Reg, response: Response) -> ProductOut:
+async def register_product(
+    body: ProductIn, ctx: Ctx, who: Owners, reg: Reg, response: Response
+) -> ProductOut:
     """Register a product: classified under the rules in force on ``registered_on``, given a
     public code (province-commune-sequence-year) and a lookup URL for its QR code."""
-    async with use_case(ctx, "register_product") as conn:
+    async with use_case(ctx, "register_product", who) as (conn, outcome):
         product, created = await reg.register_product(
             conn,
             products.RegisterProduct(
@@ -424,7 +489,9 @@ async def register_product(body: ProductIn, ctx: Ctx, reg: Reg, response: Respon
                 registered_on=body.registered_on,
             ),
             body.id,
+            scope_of(who),
         )
+        outcome.aggregate_id, outcome.result = product.id, "created" if created else "repeat"
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/products/{product.id}"
@@ -432,8 +499,8 @@ async def register_product(body: ProductIn, ctx: Ctx, reg: Reg, response: Respon
 
 
 @products_router.get("/{product_id}", response_model=ProductOut)
-async def get_product(product_id: UUID, ctx: Ctx, reg: Reg) -> ProductOut:
-    product = await store.get_product(ctx.pool, product_id)
+async def get_product(product_id: UUID, ctx: Ctx, who: Readers, reg: Reg) -> ProductOut:
+    product = await store.get_product(ctx.pool, product_id, scope=scope_of(who))
     if product is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} is not registered")
     history = await store.certificates_of(ctx.pool, product_id)
@@ -443,27 +510,33 @@ async def get_product(product_id: UUID, ctx: Ctx, reg: Reg) -> ProductOut:
 
 
 @products_router.patch("/{product_id}", response_model=ProductOut)
-async def update_product(product_id: UUID, body: ProductPatch, ctx: Ctx, reg: Reg) -> ProductOut:
-    async with use_case(ctx, "update_product") as conn:
+async def update_product(
+    product_id: UUID, body: ProductPatch, ctx: Ctx, who: Owners, reg: Reg
+) -> ProductOut:
+    async with use_case(ctx, "update_product", who, product_id) as (conn, _):
         product = await reg.update_product(
-            conn, product_id, products.UpdateProduct(name=body.name, product_set=body.product_set)
+            conn,
+            product_id,
+            products.UpdateProduct(name=body.name, product_set=body.product_set),
+            scope_of(who),
         )
     return ProductOut.of(product, reg.public_base_url)
 
 
 @products_router.post("/{product_id}/deregistration", response_model=ProductOut)
 async def deregister_product(
-    product_id: UUID, body: Deregistration, ctx: Ctx, reg: Reg
+    product_id: UUID, body: Deregistration, ctx: Ctx, who: Owners, reg: Reg
 ) -> ProductOut:
     """Take a product off the registry; refused while it holds a live certificate."""
-    async with use_case(ctx, "deregister_product") as conn:
-        product = await reg.deregister_product(conn, product_id, body.reason)
+    async with use_case(ctx, "deregister_product", who, product_id) as (conn, _):
+        product = await reg.deregister_product(conn, product_id, body.reason, scope_of(who))
     return ProductOut.of(product, reg.public_base_url)
 
 
 @products_router.get("", response_model=ProductPage)
 async def list_products(
     ctx: Ctx,
+    who: Readers,
     reg: Reg,
     limit: Limit = 50,
     cursor: str | None = None,
@@ -511,6 +584,7 @@ async def list_products(
         sort=_sort(store.PRODUCT_SORTS, sort),
         after=Cursor.decode(cursor, sort),
         limit=limit,
+        scope=scope_of(who),
     )
     items = [
         ProductOut.of(
@@ -740,15 +814,19 @@ async def _missing(
 
 @applications_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
 async def draft_application(
-    body: ApplicationIn, ctx: Ctx, reg: Reg, response: Response
+    body: ApplicationIn, ctx: Ctx, who: Owners, reg: Reg, response: Response
 ) -> ApplicationOut:
     """Start an application (a draft); documents can be added until it is submitted."""
-    async with use_case(ctx, "draft_application") as conn:
-        if body.id is not None and (existing := await store.get_application(conn, body.id)):
+    async with use_case(ctx, "draft_application", who) as (conn, outcome):
+        scope = scope_of(who)
+        existing = None
+        if body.id is not None:
+            existing = await store.get_application(conn, body.id, scope=scope)
+        if existing is not None:
             if existing.product_id != body.product_id:
                 raise Conflict("id", f"application {body.id} belongs to another product")
             response.status_code = status.HTTP_200_OK
-            app = existing
+            app, outcome.result = existing, "repeat"
         else:
             app = await reg.draft_application(
                 conn,
@@ -760,14 +838,16 @@ async def draft_application(
                     documents=tuple(d.to_domain() for d in body.documents),
                 ),
                 body.id,
+                scope,
             )
+        outcome.aggregate_id = app.id
     response.headers["Location"] = f"/applications/{app.id}"
     return ApplicationOut.of(app, await _missing(ctx, reg, app))
 
 
 @applications_router.get("/{application_id}", response_model=ApplicationOut)
-async def get_application(application_id: UUID, ctx: Ctx, reg: Reg) -> ApplicationOut:
-    app = await store.get_application(ctx.pool, application_id)
+async def get_application(application_id: UUID, ctx: Ctx, who: Owners, reg: Reg) -> ApplicationOut:
+    app = await store.get_application(ctx.pool, application_id, scope=scope_of(who))
     if app is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"application {application_id} does not exist"
@@ -777,9 +857,9 @@ async def get_application(application_id: UUID, ctx: Ctx, reg: Reg) -> Applicati
 
 @applications_router.patch("/{application_id}", response_model=ApplicationOut)
 async def revise_application(
-    application_id: UUID, body: ApplicationPatch, ctx: Ctx, reg: Reg
+    application_id: UUID, body: ApplicationPatch, ctx: Ctx, who: Owners, reg: Reg
 ) -> ApplicationOut:
-    async with use_case(ctx, "revise_application") as conn:
+    async with use_case(ctx, "revise_application", who, application_id) as (conn, _):
         app = await reg.revise_application(
             conn,
             application_id,
@@ -791,37 +871,42 @@ async def revise_application(
                 if body.documents is None
                 else tuple(d.to_domain() for d in body.documents),
             ),
+            scope_of(who),
         )
     return ApplicationOut.of(app, await _missing(ctx, reg, app))
 
 
 @applications_router.post("/{application_id}/submission", response_model=ApplicationOut)
-async def submit_application(application_id: UUID, ctx: Ctx, reg: Reg) -> ApplicationOut:
+async def submit_application(
+    application_id: UUID, ctx: Ctx, who: Owners, reg: Reg
+) -> ApplicationOut:
     """Submit: the dossier must be complete for the kind and product set under the regime in
     force today; publishes ``ApplicationSubmitted``. Submitting again answers the same."""
-    async with use_case(ctx, "submit_application") as conn:
-        current = await store.get_application(conn, application_id)
+    async with use_case(ctx, "submit_application", who, application_id) as (conn, outcome):
+        current = await store.get_application(conn, application_id, scope=scope_of(who))
         if current is not None and current.status in (
             apps.ApplicationStatus.SUBMITTED,
             apps.ApplicationStatus.ACCEPTED,
         ):
+            outcome.result = "repeat"
             return ApplicationOut.of(current)
-        app = await reg.submit_application(conn, application_id)
+        app = await reg.submit_application(conn, application_id, scope_of(who))
     return ApplicationOut.of(app)
 
 
 @applications_router.post("/{application_id}/withdrawal", response_model=ApplicationOut)
 async def withdraw_application(
-    application_id: UUID, body: Withdrawal, ctx: Ctx, reg: Reg
+    application_id: UUID, body: Withdrawal, ctx: Ctx, who: Owners, reg: Reg
 ) -> ApplicationOut:
-    async with use_case(ctx, "withdraw_application") as conn:
-        app = await reg.withdraw_application(conn, application_id, body.reason)
+    async with use_case(ctx, "withdraw_application", who, application_id) as (conn, _):
+        app = await reg.withdraw_application(conn, application_id, body.reason, scope_of(who))
     return ApplicationOut.of(app)
 
 
 @applications_router.get("", response_model=ApplicationPage)
 async def list_applications(
     ctx: Ctx,
+    who: Owners,
     limit: Limit = 50,
     cursor: str | None = None,
     product_id: UUID | None = None,
@@ -849,6 +934,7 @@ async def list_applications(
         sort=_sort(store.APPLICATION_SORTS, sort),
         after=Cursor.decode(cursor, sort),
         limit=limit,
+        scope=scope_of(who),
     )
     return ApplicationPage(
         items=[ApplicationOut.of(a) for a in items],
@@ -880,6 +966,7 @@ class UnitPage(BaseModel):
 @reference_router.get("/units", response_model=UnitPage)
 async def list_units(
     ctx: Ctx,
+    who: Anyone,
     reg: Reg,
     on: Annotated[
         date | None, Query(description="Units valid on this day (default: today)")
@@ -916,6 +1003,7 @@ class ClassificationOut(BaseModel):
 @reference_router.get("/classification", response_model=ClassificationOut)
 async def get_classification(
     reg: Reg,
+    who: Anyone,
     on: Annotated[
         date | None, Query(description="The rules in force on this day (default today)")
     ] = None,

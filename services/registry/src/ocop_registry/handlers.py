@@ -18,6 +18,8 @@ from ocop_registry.domain import products
 from ocop_registry.domain.certificates import Certificate
 from ocop_registry.domain.dossier import ApplicationKind, DocumentType, EvidenceFile
 from ocop_registry.usecases import SERVICE, Conflict, NotFound, Registry
+from ocop_runtime import audit
+from ocop_runtime.audit import Actor
 from ocop_runtime.consumer import Delivery, EventRoutes
 from ocop_runtime.outbox import stage_event
 
@@ -66,12 +68,21 @@ async def _answer(
         "command_key": command.key(),
     }
     now = datetime.now(UTC)
+    actor = Actor.kafka(delivery.envelope.source)
     try:
         async with conn.transaction():
             created = await run()
     except (domain.RuleViolation, Conflict, NotFound) as exc:
         field = getattr(exc, "field", "command")
         reason = getattr(exc, "reason", str(exc))
+        await audit.record(
+            conn,
+            actor,
+            command.EVENT_NAME,
+            aggregate_id=command.key(),
+            outcome="refused",
+            detail=f"{field}: {reason}",
+        )
         await stage_event(
             conn,
             cmd.RegistryCommandRejected(
@@ -80,6 +91,13 @@ async def _answer(
             service=SERVICE,
         )
         return
+    await audit.record(
+        conn,
+        actor,
+        command.EVENT_NAME,
+        aggregate_id=command.key(),
+        outcome="created" if created else "repeat",
+    )
     await stage_event(
         conn,
         cmd.RegistryCommandAccepted(**common, duplicate=not created, accepted_at=now),

@@ -20,10 +20,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from ocop_registry import domain, store
+from ocop_registry.api import scope_of
 from ocop_registry.domain import classification, products
 from ocop_registry.publishing import DomainEvent, to_contract
 from ocop_registry.usecases import SERVICE, Registry
+from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
+from ocop_runtime.audit import Actor
+from ocop_runtime.auth import Principal, Role, require
 from ocop_runtime.db import transaction
 from ocop_runtime.outbox import stage_events
 
@@ -191,12 +195,31 @@ def _producer_key(p: domain.RegisterProducer) -> tuple[domain.LegalForm, str]:
 
 
 async def import_products(
-    conn: asyncpg.Connection, registry: Registry, text: str, *, dry_run: bool
+    conn: asyncpg.Connection,
+    registry: Registry,
+    text: str,
+    *,
+    dry_run: bool,
+    scope: store.Scope | None = None,
 ) -> ImportReport:
     now = registry.clock()
     raw_rows = parse(text)
     checked = plan(raw_rows, await store.all_commune_versions(conn), now.date())
     errors = list(checked.errors)
+    if scope is not None and scope.units is not None:
+        allowed = []
+        for row in checked.rows:
+            if scope.allows_unit(row.unit.code, row.unit.district_code):
+                allowed.append(row)
+            else:
+                errors.append(
+                    RowError(
+                        row=row.number,
+                        field="commune_code",
+                        reason=f"{row.unit.code} ({row.unit.name}) is outside your units",
+                    )
+                )
+        checked.rows = allowed
     results: list[RowResult] = [RowResult(row=e.row, status="rejected") for e in errors]
 
     numbered = [r for r in checked.rows if r.producer.registration_number]
@@ -377,6 +400,7 @@ MAX_BYTES = 20 * 1024 * 1024
 async def import_products_csv(
     request: Request,
     ctx: Annotated[ServiceContext, Depends(get_context)],
+    who: Annotated[Principal, Depends(require(Role.CITY_OFFICE, Role.COMMUNE_OFFICER))],
     dry_run: Annotated[bool, Query(description="Check every row, write nothing")] = False,
 ) -> ImportReport:
     """Import producers and products from a district's list (UTF-8 CSV, one row a product).
@@ -395,7 +419,18 @@ async def import_products_csv(
     registry: Registry = request.app.state.registry
     try:
         async with transaction(ctx.pool, "import_products") as conn:
-            return await import_products(conn, registry, text, dry_run=dry_run)
+            report = await import_products(
+                conn, registry, text, dry_run=dry_run, scope=scope_of(who)
+            )
+            await audit.record(
+                conn,
+                Actor.of(who),
+                "import_products",
+                outcome="dry run" if dry_run else "accepted",
+                detail=f"{report.rows} rows: {report.created_products} products created, "
+                f"{report.unchanged} unchanged, {report.rejected} rejected",
+            )
+            return report
     except (ImportRefused, csv.Error) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:

@@ -65,6 +65,44 @@ class Sort:
         return f" ORDER BY {self.expression} {direction}, {id_column} {direction}"
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whose records a caller may see: ``units`` (commune/ward or pre-2025 district codes;
+    None: every unit) and ``producer_id`` (a producer's own account). Rows outside the scope
+    behave as if they did not exist."""
+
+    units: frozenset[str] | None = None
+    producer_id: UUID | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.units is None and self.producer_id is None
+
+    def allows_unit(self, commune_code: str, district_code: str | None) -> bool:
+        return self.units is None or commune_code in self.units or district_code in self.units
+
+
+EVERYTHING = Scope()
+
+
+def _scope_clause(q: Query, scope: Scope | None, alias: str, producer_column: str) -> None:
+    if scope is None or scope.everything:
+        return
+    if scope.producer_id is not None:
+        q.add(f"{producer_column} = {{}}", scope.producer_id)
+    if scope.units is not None:
+        units = sorted(scope.units)
+        # A 2025 unit also covers the old communes that (wholly or partly) went into it.
+        q.add(
+            f"({alias}.commune_code = ANY({{}}::text[]) OR {alias}.district_code = ANY({{}}::text[])"
+            f" OR {alias}.commune_code IN (SELECT old_code FROM admin_unit_successions"
+            " WHERE new_code = ANY({}::text[])))",
+            units,
+            units,
+            units,
+        )
+
+
 @dataclass
 class Page:
     rows: list[asyncpg.Record]
@@ -196,12 +234,13 @@ async def save_producer(conn: asyncpg.Connection, p: Producer, *, contacts: bool
 
 
 async def get_producer(
-    conn: Conn, producer_id: UUID, *, for_update: bool = False
+    conn: Conn, producer_id: UUID, *, for_update: bool = False, scope: Scope | None = None
 ) -> Producer | None:
+    q = Query()
+    q.add("p.id = {}", producer_id)
+    _scope_clause(q, scope, "p", "p.id")
     lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(
-        f"SELECT {_PRODUCER} FROM producers p WHERE id = $1{lock}", producer_id
-    )
+    row = await conn.fetchrow(f"SELECT {_PRODUCER} FROM producers p{q.sql}{lock}", *q.args)
     if row is None:
         return None
     contacts = await conn.fetch(
@@ -260,9 +299,16 @@ def _unit_clause(q: Query, f_commune: str | None, f_district: str | None, alias:
 
 
 async def list_producers(
-    conn: Conn, f: ProducerFilter, *, sort: Sort, after: tuple[str, UUID] | None, limit: int
+    conn: Conn,
+    f: ProducerFilter,
+    *,
+    sort: Sort,
+    after: tuple[str, UUID] | None,
+    limit: int,
+    scope: Scope | None = None,
 ) -> tuple[list[Producer], Page]:
     q = Query()
+    _scope_clause(q, scope, "p", "p.id")
     if f.legal_form is not None:
         q.add("p.legal_form = {}", f.legal_form.value)
     _unit_clause(q, f.commune, f.district, "p")
@@ -456,9 +502,14 @@ async def save_product(conn: asyncpg.Connection, p: Product) -> None:
     )
 
 
-async def get_product(conn: Conn, product_id: UUID, *, for_update: bool = False) -> Product | None:
+async def get_product(
+    conn: Conn, product_id: UUID, *, for_update: bool = False, scope: Scope | None = None
+) -> Product | None:
+    q = Query()
+    q.add("p.id = {}", product_id)
+    _scope_clause(q, scope, "p", "p.producer_id")
     lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(f"SELECT {_PRODUCT} FROM products p WHERE id = $1{lock}", product_id)
+    row = await conn.fetchrow(f"SELECT {_PRODUCT} FROM products p{q.sql}{lock}", *q.args)
     return product_of(row) if row else None
 
 
@@ -535,8 +586,10 @@ async def list_products(
     sort: Sort,
     after: tuple[str, UUID] | None,
     limit: int,
+    scope: Scope | None = None,
 ) -> Page:
     q = Query()
+    _scope_clause(q, scope, "p", "p.producer_id")
     # A literal, not a parameter: the count query may not use it, and a date is safe to inline.
     status_sql = CERTIFICATE_STATUS_SQL.format(today=f"DATE '{today.isoformat()}'")
     if f.producer_id is not None:
@@ -774,11 +827,16 @@ async def save_application(conn: asyncpg.Connection, a: Application) -> None:
 
 
 async def get_application(
-    conn: Conn, application_id: UUID, *, for_update: bool = False
+    conn: Conn, application_id: UUID, *, for_update: bool = False, scope: Scope | None = None
 ) -> Application | None:
-    lock = " FOR UPDATE" if for_update else ""
+    q = Query()
+    q.add("a.id = {}", application_id)
+    _scope_clause(q, scope, "p", "a.producer_id")
+    lock = " FOR UPDATE OF a" if for_update else ""
     row = await conn.fetchrow(
-        f"SELECT {_APPLICATION} FROM applications a WHERE id = $1{lock}", application_id
+        f"SELECT {_APPLICATION} FROM applications a JOIN products p ON p.id = a.product_id"
+        f"{q.sql}{lock}",
+        *q.args,
     )
     return _application(row) if row else None
 
@@ -813,9 +871,16 @@ class ApplicationFilter:
 
 
 async def list_applications(
-    conn: Conn, f: ApplicationFilter, *, sort: Sort, after: tuple[str, UUID] | None, limit: int
+    conn: Conn,
+    f: ApplicationFilter,
+    *,
+    sort: Sort,
+    after: tuple[str, UUID] | None,
+    limit: int,
+    scope: Scope | None = None,
 ) -> tuple[list[Application], Page]:
     q = Query()
+    _scope_clause(q, scope, "p", "a.producer_id")
     if f.product_id is not None:
         q.add("a.product_id = {}", f.product_id)
     if f.producer_id is not None:

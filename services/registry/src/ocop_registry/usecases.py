@@ -26,6 +26,20 @@ class NotFound(Unprocessable, LookupError):
     """Nothing by that id here: 404 over HTTP; a dead letter when an event names it."""
 
 
+class Forbidden(Exception):
+    """The caller may not act on that unit (a commune officer outside their units)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def check_unit(scope: store.Scope | None, unit: domain.UnitVersion) -> None:
+    if scope is not None and not scope.allows_unit(unit.code, unit.district_code):
+        raise Forbidden("commune_code", f"{unit.code} ({unit.name}) is outside your units")
+
+
 class Conflict(Exception):
     """The command clashes with what is registered (a duplicate business key)."""
 
@@ -70,6 +84,7 @@ class Registry:
         conn: asyncpg.Connection,
         cmd: domain.RegisterProducer,
         producer_id: UUID | None = None,
+        scope: store.Scope | None = None,
     ) -> tuple[domain.Producer, bool]:
         """The producer and whether it was created (False: an identical repeat)."""
         now = self.clock()
@@ -82,6 +97,7 @@ class Registry:
                     "producer_id", f"{producer_id} is already registered with other data"
                 )
         unit = await valid_commune(conn, cmd.commune_code, now.date())
+        check_unit(scope, unit)
         producer, events = domain.register_producer(
             cmd, producer_id=producer_id or uuid4(), unit=unit, now=now
         )
@@ -101,23 +117,28 @@ class Registry:
         return producer, True
 
     async def _producer_for_update(
-        self, conn: asyncpg.Connection, producer_id: UUID
+        self, conn: asyncpg.Connection, producer_id: UUID, scope: store.Scope | None
     ) -> domain.Producer:
         # The row lock orders concurrent changes of one producer, so their outbox ids (and
         # Kafka order) follow their commit order.
-        current = await store.get_producer(conn, producer_id, for_update=True)
+        current = await store.get_producer(conn, producer_id, for_update=True, scope=scope)
         if current is None:
             raise NotFound(f"producer {producer_id} is not registered")
         return current
 
     async def update_producer(
-        self, conn: asyncpg.Connection, producer_id: UUID, cmd: domain.UpdateProducer
+        self,
+        conn: asyncpg.Connection,
+        producer_id: UUID,
+        cmd: domain.UpdateProducer,
+        scope: store.Scope | None = None,
     ) -> domain.Producer:
-        current = await self._producer_for_update(conn, producer_id)
+        current = await self._producer_for_update(conn, producer_id, scope)
         now = self.clock()
         unit = None
         if cmd.commune_code is not None and cmd.commune_code != current.commune_code:
             unit = await valid_commune(conn, cmd.commune_code, now.date())
+            check_unit(scope, unit)
         updated, events = domain.update_producer(current, cmd, unit=unit, now=now)
         if events:
             await store.save_producer(conn, updated, contacts=updated.contacts != current.contacts)
@@ -125,9 +146,13 @@ class Registry:
         return updated
 
     async def deregister_producer(
-        self, conn: asyncpg.Connection, producer_id: UUID, reason: str
+        self,
+        conn: asyncpg.Connection,
+        producer_id: UUID,
+        reason: str,
+        scope: store.Scope | None = None,
     ) -> domain.Producer:
-        current = await self._producer_for_update(conn, producer_id)
+        current = await self._producer_for_update(conn, producer_id, scope)
         active = await store.count_active_products(conn, producer_id)
         done, events = domain.deregister_producer(
             current, reason, active_products=active, now=self.clock()
@@ -144,6 +169,7 @@ class Registry:
         conn: asyncpg.Connection,
         cmd: products.RegisterProduct,
         product_id: UUID | None = None,
+        scope: store.Scope | None = None,
     ) -> tuple[products.Product, bool]:
         now = self.clock()
         if product_id is not None:
@@ -152,7 +178,7 @@ class Registry:
                 if products.same_registration(existing, cmd):
                     return existing, False
                 raise Conflict("product_id", f"{product_id} is already registered with other data")
-        producer = await store.get_producer(conn, cmd.producer_id)
+        producer = await store.get_producer(conn, cmd.producer_id, scope=scope)
         if producer is None:
             raise domain.RuleViolation(
                 "producer_id", f"producer {cmd.producer_id} is not registered"
@@ -160,6 +186,7 @@ class Registry:
         day = products.check_registered_on(cmd.registered_on, now.date())
         product_set = classification.product_set_on(cmd.product_set, day)
         unit = await valid_commune(conn, cmd.commune_code, day)
+        check_unit(scope, unit)
         same = await store.products_by_key(
             conn, [(producer.id, store.key_of(domain.check_name(cmd.name)))]
         )
@@ -188,17 +215,21 @@ class Registry:
         return product, True
 
     async def _product_for_update(
-        self, conn: asyncpg.Connection, product_id: UUID
+        self, conn: asyncpg.Connection, product_id: UUID, scope: store.Scope | None
     ) -> products.Product:
-        current = await store.get_product(conn, product_id, for_update=True)
+        current = await store.get_product(conn, product_id, for_update=True, scope=scope)
         if current is None:
             raise NotFound(f"product {product_id} is not registered")
         return current
 
     async def update_product(
-        self, conn: asyncpg.Connection, product_id: UUID, cmd: products.UpdateProduct
+        self,
+        conn: asyncpg.Connection,
+        product_id: UUID,
+        cmd: products.UpdateProduct,
+        scope: store.Scope | None = None,
     ) -> products.Product:
-        current = await self._product_for_update(conn, product_id)
+        current = await self._product_for_update(conn, product_id, scope)
         now = self.clock()
         producer = await store.get_producer(conn, current.producer_id)
         assert producer is not None
@@ -220,9 +251,13 @@ class Registry:
         return updated
 
     async def deregister_product(
-        self, conn: asyncpg.Connection, product_id: UUID, reason: str
+        self,
+        conn: asyncpg.Connection,
+        product_id: UUID,
+        reason: str,
+        scope: store.Scope | None = None,
     ) -> products.Product:
-        current = await self._product_for_update(conn, product_id)
+        current = await self._product_for_update(conn, product_id, scope)
         now = self.clock()
         live = certs.live_certificate(await store.certificates_of(conn, product_id), now.date())
         done, events = products.deregister_product(current, reason, live=live, now=now)
@@ -238,8 +273,9 @@ class Registry:
         conn: asyncpg.Connection,
         cmd: apps.DraftApplication,
         application_id: UUID | None = None,
+        scope: store.Scope | None = None,
     ) -> apps.Application:
-        product = await store.get_product(conn, cmd.product_id, for_update=True)
+        product = await store.get_product(conn, cmd.product_id, for_update=True, scope=scope)
         if product is None:
             raise domain.RuleViolation("product_id", f"product {cmd.product_id} is not registered")
         open_id = await store.open_application_of(conn, product.id)
@@ -255,25 +291,29 @@ class Registry:
         return app
 
     async def _application_for_update(
-        self, conn: asyncpg.Connection, application_id: UUID
+        self, conn: asyncpg.Connection, application_id: UUID, scope: store.Scope | None = None
     ) -> apps.Application:
-        current = await store.get_application(conn, application_id, for_update=True)
+        current = await store.get_application(conn, application_id, for_update=True, scope=scope)
         if current is None:
             raise NotFound(f"application {application_id} does not exist")
         return current
 
     async def revise_application(
-        self, conn: asyncpg.Connection, application_id: UUID, cmd: apps.ReviseApplication
+        self,
+        conn: asyncpg.Connection,
+        application_id: UUID,
+        cmd: apps.ReviseApplication,
+        scope: store.Scope | None = None,
     ) -> apps.Application:
-        current = await self._application_for_update(conn, application_id)
+        current = await self._application_for_update(conn, application_id, scope)
         revised = apps.revise_application(current, cmd, now=self.clock())
         await store.save_application(conn, revised)
         return revised
 
     async def submit_application(
-        self, conn: asyncpg.Connection, application_id: UUID
+        self, conn: asyncpg.Connection, application_id: UUID, scope: store.Scope | None = None
     ) -> apps.Application:
-        current = await self._application_for_update(conn, application_id)
+        current = await self._application_for_update(conn, application_id, scope)
         product = await store.get_product(conn, current.product_id)
         producer = await store.get_producer(conn, current.producer_id)
         assert product is not None and producer is not None
@@ -309,9 +349,13 @@ class Registry:
         return await self.submit_application(conn, application_id), True
 
     async def withdraw_application(
-        self, conn: asyncpg.Connection, application_id: UUID, reason: str
+        self,
+        conn: asyncpg.Connection,
+        application_id: UUID,
+        reason: str,
+        scope: store.Scope | None = None,
     ) -> apps.Application:
-        current = await self._application_for_update(conn, application_id)
+        current = await self._application_for_update(conn, application_id, scope)
         done, events = apps.withdraw_application(current, reason, now=self.clock())
         await store.save_application(conn, done)
         await self.publish(conn, list(events))

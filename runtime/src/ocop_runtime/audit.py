@@ -1,0 +1,119 @@
+"""The audit trail: one append-only row per command a service carried out or refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
+from opentelemetry import trace
+from pydantic import BaseModel
+
+from ocop_runtime.auth import Principal, Role, require
+
+Channel = Literal["http", "kafka"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sent a command and from where."""
+
+    subject: str
+    roles: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    origin: str | None = None
+    channel: Channel = "http"
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        return cls(
+            principal.subject,
+            tuple(principal.role_names),
+            tuple(sorted(principal.units)),
+            principal.client,
+            "http",
+        )
+
+    @classmethod
+    def kafka(cls, source: str) -> Actor:
+        return cls(subject=source, origin=source, channel="kafka")
+
+
+def _trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+async def record(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    actor: Actor,
+    command: str,
+    *,
+    aggregate_id: Any = None,
+    outcome: str = "accepted",
+    detail: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (subject, roles, units, command, aggregate_id, origin, channel,"
+        " trace_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        actor.subject,
+        list(actor.roles),
+        list(actor.units),
+        command,
+        str(aggregate_id) if aggregate_id is not None else None,
+        actor.origin,
+        actor.channel,
+        _trace_id(),
+        outcome,
+        detail,
+    )
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    subject: str
+    roles: list[str]
+    units: list[str]
+    command: str
+    aggregate_id: str | None
+    origin: str | None
+    channel: str
+    trace_id: str | None
+    outcome: str
+    detail: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: int | None
+
+
+def audit_router() -> APIRouter:
+    router = APIRouter(tags=["audit"])
+
+    @router.get("/audit", response_model=AuditPage)
+    async def list_audit(
+        request: Request,
+        _: Annotated[Principal, Depends(require(Role.CITY_OFFICE))],
+        aggregate_id: Annotated[str | None, Query(max_length=100)] = None,
+        subject: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        cursor: Annotated[int | None, Query(ge=0)] = None,
+    ) -> AuditPage:
+        """The audit trail, newest first, per aggregate and/or per person (city office)."""
+        pool: asyncpg.Pool = request.app.state.ctx.pool
+        rows = await pool.fetch(
+            "SELECT * FROM audit_log WHERE ($1::text IS NULL OR aggregate_id = $1)"
+            " AND ($2::text IS NULL OR subject = $2) AND ($3::bigint IS NULL OR id < $3)"
+            f" ORDER BY id DESC LIMIT {int(limit)}",
+            aggregate_id,
+            subject,
+            cursor,
+        )
+        items = [AuditEntry(**dict(r)) for r in rows]
+        return AuditPage(items=items, next_cursor=items[-1].id if len(items) == limit else None)
+
+    return router
