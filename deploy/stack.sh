@@ -17,7 +17,7 @@ start_service() {
   port_busy "$port" && die "port $port ($name) is already in use by another process"
   local dsn_var="OCOP_${upper}_DB_PASSWORD" dsn
   dsn=${OCOP_DATABASE_URL:-postgresql://ocop_$name:${!dsn_var:-ocop-dev-$name}@127.0.0.1:${OCOP_PG_PORT:-5432}/ocop}
-  OCOP_DATABASE_URL=$dsn OCOP_HTTP_PORT=$port \
+  OCOP_DATABASE_URL=$dsn OCOP_HTTP_PORT=$port OCOP_STATE_DIR=$STATE \
     OCOP_KAFKA_BOOTSTRAP_SERVERS=${OCOP_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${OCOP_KAFKA_PORT:-9092}} \
     nohup "$ROOT/.venv/bin/python" -m "ocop_$name" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
@@ -43,6 +43,8 @@ up() {
   mkdir -p "$RUN" "$LOGS"
   "$ROOT/deploy/kafka.sh" start
   if [ -z "${OCOP_DATABASE_URL:-}" ]; then "$ROOT/deploy/postgres.sh" start; fi
+  # The development token issuer: a signing key and its JWKS under .ocop/idp (ocop token).
+  OCOP_STATE_DIR=$STATE "$ROOT/.venv/bin/python" -m ocop_runtime.devidp >/dev/null
   for s in "${SERVICES[@]}"; do start_service "$s"; done
   for s in "${SERVICES[@]}"; do wait_ready "$s"; done
   say "stack up in $((SECONDS - started)) s; logs in $LOGS"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import subprocess
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -418,11 +419,21 @@ def import_csv(
     return totals
 
 
+def _idp() -> Path:
+    """The development key of this checkout's stack (or of ``OCOP_STATE_DIR``)."""
+    if os.environ.get("OCOP_STATE_DIR"):
+        return idp_dir()
+    try:
+        return idp_dir(find_root(Path.cwd()) / ".ocop")
+    except CliError:
+        return idp_dir()
+
+
 def cli_token(token: str | None) -> str | None:
     """The given token, else one from the development key (``make up`` made it), if any."""
     if token:
         return token
-    directory = idp_dir()
+    directory = _idp()
     if (directory / "signing-key.pem").exists():
         return issue_token(directory, roles=["city_office"], subject="ocop-cli", name="ocop CLI")
     return None
@@ -525,7 +536,7 @@ def token_command(
         producer_id = UUID(producer) if producer else None
     except ValueError as exc:
         raise _fail(f"--producer {producer!r} is not a UUID", 2) from exc
-    directory = idp_dir()
+    directory = _idp()
     ensure_key(directory)
     typer.echo(
         issue_token(

@@ -345,6 +345,57 @@ async def deregister_producer(
     return ProducerOut.of(producer)
 
 
+class PersonalData(BaseModel):
+    """Everything the registry holds about the people behind one producer."""
+
+    producer_id: UUID
+    legal_form: domain.LegalForm
+    household: bool
+    name: str | None = Field(description="A household business's name (a person's name).")
+    registration_number: str | None
+    address: str | None
+    contacts: list[PersonIn]
+    erased_at: datetime | None
+    published: str = Field(
+        default="Events and the public lookup never carry these fields.",
+        description="Where the data went beyond this service.",
+    )
+
+
+@producers_router.get("/{producer_id}/personal-data", response_model=PersonalData)
+async def export_personal_data(
+    producer_id: UUID,
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(require(Role.CITY_OFFICE, Role.PRODUCER))],
+) -> PersonalData:
+    """A person's data held for this producer, for an access request (Decree 13/2023)."""
+    producer = await store.get_producer(ctx.pool, producer_id, scope=scope_of(who))
+    if producer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"producer {producer_id} is not registered")
+    await audit.record(ctx.pool, Actor.of(who), "export_personal_data", aggregate_id=producer_id)
+    out = ProducerOut.of(producer, contacts=True)
+    return PersonalData(
+        producer_id=producer.id,
+        legal_form=producer.legal_form,
+        household=producer.is_household,
+        name=producer.name if producer.is_household else None,
+        registration_number=producer.registration_number if producer.is_household else None,
+        address=producer.address,
+        contacts=out.contacts or [],
+        erased_at=producer.personal_data_erased_at,
+    )
+
+
+@producers_router.post("/{producer_id}/erasure", response_model=ProducerOut)
+async def erase_personal_data(producer_id: UUID, ctx: Ctx, who: Office, reg: Reg) -> ProducerOut:
+    """Erase the personal data of the people behind a producer on request: contacts, and for
+    a household business its name, registration number and address. Products, certificates
+    and the event history stay (they never held those fields)."""
+    async with use_case(ctx, "erase_personal_data", who, producer_id) as (conn, _):
+        producer = await reg.erase_personal_data(conn, producer_id, scope_of(who))
+    return ProducerOut.of(producer, contacts=True)
+
+
 @producers_router.get("", response_model=ProducerPage)
 async def list_producers(
     ctx: Ctx,

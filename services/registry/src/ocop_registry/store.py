@@ -135,7 +135,7 @@ async def _page(
 _PRODUCER = (
     "p.id, p.name, p.legal_form, p.commune_code, p.version, p.registered_at, p.updated_at,"
     " p.registration_number, p.address, p.district_code, p.deregistered_at,"
-    " p.deregistration_reason"
+    " p.deregistration_reason, p.personal_data_erased_at"
 )
 
 
@@ -164,6 +164,7 @@ def _producer(row: asyncpg.Record, contacts: Sequence[asyncpg.Record] = ()) -> P
         ),
         deregistered_at=row["deregistered_at"],
         deregistration_reason=row["deregistration_reason"],
+        personal_data_erased_at=row["personal_data_erased_at"],
     )
 
 
@@ -217,8 +218,8 @@ async def _save_contacts(conn: asyncpg.Connection, p: Producer) -> None:
 async def save_producer(conn: asyncpg.Connection, p: Producer, *, contacts: bool) -> None:
     await conn.execute(
         "UPDATE producers SET name = $2, commune_code = $3, version = $4, updated_at = $5,"
-        " address = $6, district_code = $7, deregistered_at = $8, deregistration_reason = $9"
-        " WHERE id = $1",
+        " address = $6, district_code = $7, deregistered_at = $8, deregistration_reason = $9,"
+        " registration_number = $10, personal_data_erased_at = $11 WHERE id = $1",
         p.id,
         p.name,
         p.commune_code,
@@ -228,6 +229,8 @@ async def save_producer(conn: asyncpg.Connection, p: Producer, *, contacts: bool
         p.district_code,
         p.deregistered_at,
         p.deregistration_reason,
+        p.registration_number,
+        p.personal_data_erased_at,
     )
     if contacts:
         await _save_contacts(conn, p)

@@ -162,6 +162,14 @@ class Registry:
             await self.publish(conn, list(events))
         return done
 
+    async def erase_personal_data(
+        self, conn: asyncpg.Connection, producer_id: UUID, scope: store.Scope | None = None
+    ) -> domain.Producer:
+        current = await self._producer_for_update(conn, producer_id, scope)
+        erased = domain.producers.erase_personal_data(current, now=self.clock())
+        await store.save_producer(conn, erased, contacts=True)
+        return erased
+
     # ------------------------------------------------------------ products
 
     async def register_product(

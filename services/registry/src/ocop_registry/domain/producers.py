@@ -83,6 +83,7 @@ class Producer:
     contacts: tuple[Person, ...] = ()
     deregistered_at: datetime | None = None
     deregistration_reason: str | None = None
+    personal_data_erased_at: datetime | None = None
 
     @property
     def is_household(self) -> bool:
@@ -290,3 +291,23 @@ def deregister_producer(
         updated_at=now,
     )
     return done, [ProducerDeregistered(done)]
+
+
+ERASED_NAME = "[personal data erased]"
+
+
+def erase_personal_data(producer: Producer, *, now: datetime) -> Producer:
+    """Remove the personal data of the people behind a producer: contacts always; for a
+    household business also its name (a person's), registration number and address. Events
+    never carried these fields, so the history on Kafka stays as it was."""
+    if producer.is_household:
+        return replace(
+            producer,
+            name=ERASED_NAME,
+            registration_number=None,
+            address=None,
+            contacts=(),
+            personal_data_erased_at=now,
+            updated_at=now,
+        )
+    return replace(producer, contacts=(), personal_data_erased_at=now, updated_at=now)

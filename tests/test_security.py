@@ -1,0 +1,373 @@
+"""Who may do what: tokens checked against the issuer's keys, one role matrix over every
+route of every service, scoping in the use cases, the audit trail, personal data export and
+erasure, and rate limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import jwt
+import pytest
+
+from ocop_contracts import topics
+from ocop_evaluation.app import create_app as create_evaluation
+from ocop_evaluation.settings import EvaluationSettings
+from ocop_inspection.app import create_app as create_inspection
+from ocop_inspection.settings import InspectionSettings
+from ocop_registry.app import create_app as create_registry
+from ocop_registry.settings import RegistrySettings
+from ocop_runtime import devidp
+from ocop_runtime.auth import Role
+from ocop_runtime.migrations import migrate
+from ocop_runtime.testing import bearer, running, test_idp, token, wait_until
+from ocop_trade.app import create_app as create_trade
+from ocop_trade.settings import TradeSettings
+from tests.flow import records_on, tax_code
+from tests.test_roles import role_dsn
+
+R = Role
+OFFICE = {R.CITY_OFFICE}
+LOCAL = {R.CITY_OFFICE, R.COMMUNE_OFFICER}
+OWNERS = {R.CITY_OFFICE, R.COMMUNE_OFFICER, R.PRODUCER}
+READERS = OWNERS | {R.AGENCY}
+ANYONE = set(R)
+PUBLIC: None = None
+
+# The role table of docs/SECURITY.md, route by route. PUBLIC: no token needed.
+EXPECTED: dict[str, dict[tuple[str, str], set[Role] | None]] = {
+    "registry": {
+        ("get", "/producers"): OWNERS,
+        ("post", "/producers"): LOCAL,
+        ("get", "/producers/{producer_id}"): OWNERS,
+        ("patch", "/producers/{producer_id}"): OWNERS,
+        ("post", "/producers/{producer_id}/deregistration"): LOCAL,
+        ("get", "/producers/{producer_id}/personal-data"): {R.CITY_OFFICE, R.PRODUCER},
+        ("post", "/producers/{producer_id}/erasure"): OFFICE,
+        ("get", "/products"): READERS,
+        ("post", "/products"): OWNERS,
+        ("get", "/products/{product_id}"): READERS,
+        ("patch", "/products/{product_id}"): OWNERS,
+        ("post", "/products/{product_id}/deregistration"): OWNERS,
+        ("get", "/applications"): OWNERS,
+        ("post", "/applications"): OWNERS,
+        ("get", "/applications/{application_id}"): OWNERS,
+        ("patch", "/applications/{application_id}"): OWNERS,
+        ("post", "/applications/{application_id}/submission"): OWNERS,
+        ("post", "/applications/{application_id}/withdrawal"): OWNERS,
+        ("post", "/imports/products"): LOCAL,
+        ("get", "/units"): ANYONE,
+        ("get", "/classification"): ANYONE,
+        ("get", "/public/products/{code}"): PUBLIC,
+        ("get", "/public/products/{code}/qr.svg"): PUBLIC,
+    },
+    "evaluation": {("get", "/producers/{producer_id}"): {R.CITY_OFFICE, R.COUNCIL_MEMBER}},
+    "trade": {},
+    "inspection": {},
+}
+SHARED: dict[tuple[str, str], set[Role] | None] = {
+    ("get", "/healthz"): PUBLIC,
+    ("get", "/readyz"): PUBLIC,
+    ("get", "/status"): PUBLIC,
+    ("get", "/asyncapi.json"): PUBLIC,
+    ("get", "/audit"): OFFICE,
+}
+APPS = {
+    "registry": (create_registry, RegistrySettings),
+    "evaluation": (create_evaluation, EvaluationSettings),
+    "trade": (create_trade, TradeSettings),
+    "inspection": (create_inspection, InspectionSettings),
+}
+
+
+def _url(path: str) -> str:
+    return (
+        path.replace("{producer_id}", str(uuid4()))
+        .replace("{product_id}", str(uuid4()))
+        .replace("{application_id}", str(uuid4()))
+        .replace("{code}", "01-00004-0001-2025")
+    )
+
+
+@pytest.mark.parametrize("service", list(APPS))
+async def test_every_route_admits_exactly_the_roles_of_the_table_and_401s_without_a_token(
+    service: str, make_settings: Any
+) -> None:
+    create, settings_type = APPS[service]
+    app = create(make_settings(settings_type, rate_limit_burst=10_000))
+    expected = {**SHARED, **EXPECTED[service]}
+    checked = 0
+    async with running(app, role=None) as client:
+        documented = {
+            (method, path)
+            for path, operations in (await client.get("/openapi.json")).json()["paths"].items()
+            for method in operations
+        }
+        assert documented == set(expected), "the table and the routes differ"
+        for (method, path), allowed in sorted(expected.items()):
+            url = _url(path)
+            anonymous = await client.request(method, url, json={})
+            if allowed is None:
+                assert anonymous.status_code not in (401, 403), (method, path)
+                continue
+            assert anonymous.status_code == 401, (method, path, anonymous.text)
+            assert anonymous.headers["www-authenticate"].startswith("Bearer")
+            for role in Role:
+                response = await client.request(method, url, json={}, headers=bearer(role))
+                if role in allowed:
+                    assert response.status_code not in (401, 403), (method, path, role)
+                else:
+                    assert response.status_code == 403, (method, path, role, response.text)
+                checked += 1
+    assert checked == sum(len(Role) for a in expected.values() if a is not None)
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": devidp.DEV_ISSUER,
+        "aud": devidp.DEV_AUDIENCE,
+        "sub": "someone",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "roles": ["city_office"],
+        **overrides,
+    }
+
+
+def _signed(claims: dict[str, Any], directory: Path | None = None, **headers: Any) -> str:
+    directory = directory or test_idp()
+    key = devidp._private_key(directory)
+    return jwt.encode(
+        claims, key, algorithm="ES256", headers={"kid": devidp._kid(directory), **headers}
+    )
+
+
+async def test_tokens_with_a_wrong_signature_issuer_audience_expiry_or_algorithm_are_refused(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    stranger = tmp_path / "stranger"
+    devidp.ensure_key(stranger)
+    now = int(time.time())
+    bad = {
+        "foreign key": _signed(_claims(), stranger),
+        "wrong issuer": _signed(_claims(iss="https://evil.example")),
+        "wrong audience": _signed(_claims(aud="someone-else")),
+        "expired": _signed(_claims(exp=now - 120, iat=now - 600)),
+        "not yet valid": _signed(_claims(nbf=now + 600)),
+        "unsigned": jwt.encode(_claims(), None, algorithm="none"),
+        "symmetric": jwt.encode(
+            _claims(), "shared-secret-of-32-bytes-at-least!", algorithm="HS256"
+        ),
+        "garbage": "not.a.token",
+    }
+    async with running(create_registry(make_settings(RegistrySettings)), role=None) as client:
+        for why, value in bad.items():
+            response = await client.get("/units", headers={"Authorization": f"Bearer {value}"})
+            assert response.status_code == 401, why
+        good = await client.get("/units", headers={"Authorization": f"Bearer {_signed(_claims())}"})
+        assert good.status_code == 200
+
+
+async def test_a_rotated_signing_key_is_fetched_when_a_token_names_it(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    devidp.ensure_key(first)
+    devidp.ensure_key(second)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text((first / devidp.JWKS).read_text())
+    settings = make_settings(RegistrySettings, oidc_jwks_url=jwks.as_uri())
+    app = create_registry(settings)
+    app.state.token_verifier._jwks().min_refresh = 0
+    async with running(app, role=None) as client:
+        old = {"Authorization": f"Bearer {_signed(_claims(), first)}"}
+        new = {"Authorization": f"Bearer {_signed(_claims(), second)}"}
+        assert (await client.get("/units", headers=old)).status_code == 200
+        assert (await client.get("/units", headers=new)).status_code == 401
+        both = (
+            json.loads((first / devidp.JWKS).read_text())["keys"]
+            + json.loads((second / devidp.JWKS).read_text())["keys"]
+        )
+        jwks.write_text(json.dumps({"keys": both}))
+        assert (await client.get("/units", headers=new)).status_code == 200
+
+
+async def _producer(client: Any, commune: str, **fields: Any) -> dict[str, Any]:
+    response = await client.post(
+        "/producers",
+        json={
+            "name": f"HTX {uuid4().hex[:6]}",
+            "legal_form": "cooperative",
+            "registration_number": tax_code(),
+            "commune_code": commune,
+            **fields,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def test_a_commune_officer_sees_and_changes_only_their_units_and_gets_404_elsewhere(
+    make_settings: Any,
+) -> None:
+    async with running(create_registry(make_settings(RegistrySettings))) as office:
+        mine = await _producer(office, "00004")
+        theirs = await _producer(office, "00008")
+        officer = bearer(R.COMMUNE_OFFICER, units=["00004"])
+
+        listed = (await office.get("/producers", headers=officer)).json()
+        assert [p["id"] for p in listed["items"]] == [mine["id"]] and listed["total"] == 1
+        assert (await office.get(f"/producers/{mine['id']}", headers=officer)).status_code == 200
+        assert (await office.get(f"/producers/{theirs['id']}", headers=officer)).status_code == 404
+        patched = await office.patch(
+            f"/producers/{theirs['id']}", json={"address": "x"}, headers=officer
+        )
+        assert patched.status_code == 404
+        elsewhere = await office.post(
+            "/producers",
+            headers=officer,
+            json={
+                "name": "HTX Ngọc Hà",
+                "legal_form": "cooperative",
+                "registration_number": tax_code(),
+                "commune_code": "00008",
+            },
+        )
+        assert elsewhere.status_code == 403
+        assert "outside your units" in elsewhere.json()["detail"][0]["msg"]
+        foreign_product = await office.post(
+            "/products",
+            headers=officer,
+            json={
+                "producer_id": theirs["id"],
+                "name": "Miến dong",
+                "product_set": "food.grain",
+                "commune_code": "00004",
+            },
+        )
+        assert foreign_product.status_code == 422  # as if the producer did not exist
+
+        producer = bearer(R.PRODUCER, producer_id=UUID(mine["id"]))
+        own = (await office.get("/producers", headers=producer)).json()
+        assert [p["id"] for p in own["items"]] == [mine["id"]]
+        assert (await office.get(f"/producers/{theirs['id']}", headers=producer)).status_code == 404
+
+
+async def test_accepted_and_refused_commands_are_audited_with_who_where_and_the_trace(
+    make_settings: Any,
+) -> None:
+    async with running(create_registry(make_settings(RegistrySettings))) as office:
+        officer = bearer(R.COMMUNE_OFFICER, units=["00004"], subject="can-bo-phuc-xa")
+        created = await _producer(office, "00004")
+        refused = await office.patch(
+            f"/producers/{created['id']}", json={"commune_code": "99999"}, headers=officer
+        )
+        assert refused.status_code == 422
+        trail = (await office.get("/audit", params={"aggregate_id": created["id"]})).json()
+        by_person = (await office.get("/audit", params={"subject": "can-bo-phuc-xa"})).json()
+        forbidden = await office.get("/audit", headers=officer)
+
+    assert [(e["command"], e["outcome"]) for e in trail["items"]] == [
+        ("update_producer", "refused"),
+        ("register_producer", "created"),
+    ]
+    newest = trail["items"][0]
+    assert newest["subject"] == "can-bo-phuc-xa"
+    assert newest["roles"] == ["commune_officer"] and newest["units"] == ["00004"]
+    assert newest["channel"] == "http" and newest["origin"]
+    assert "commune_code" in newest["detail"]
+    assert trail["items"][1]["trace_id"] and len(trail["items"][1]["trace_id"]) == 32
+    assert [e["id"] for e in by_person["items"]] == [newest["id"]]
+    assert forbidden.status_code == 403
+
+
+async def test_the_service_role_cannot_change_or_remove_audit_rows(
+    database_url: str, tmp_path: Path
+) -> None:
+    conn = await asyncpg.connect(role_dsn(database_url, "registry"))
+    try:
+        await migrate(conn, "registry", tmp_path)  # the runtime's tables in the real schema
+        await conn.execute(
+            "INSERT INTO registry.audit_log (subject, command, channel, outcome)"
+            " VALUES ('someone', 'register_producer', 'http', 'created')"
+        )
+        for statement in (
+            "UPDATE registry.audit_log SET outcome = 'forged'",
+            "DELETE FROM registry.audit_log",
+            "TRUNCATE registry.audit_log",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+        assert await conn.fetchval("SELECT count(*) FROM registry.audit_log") >= 1
+    finally:
+        await conn.close()
+
+
+async def test_personal_data_is_exported_and_erased_without_touching_the_event_history(
+    make_settings: Any, kafka_bootstrap: str
+) -> None:
+    person, phone, national_id = f"Lê Thị Mai {uuid4().hex[:6]}", "0904555666", "001185009999"
+    async with running(create_registry(make_settings(RegistrySettings))) as office:
+        household = await _producer(
+            office,
+            "00004",
+            name=person,
+            legal_form="household_business",
+            registration_number=f"01A{uuid4().int % 10**7:07d}",
+            contacts=[{"full_name": person, "phone": phone, "national_id": national_id}],
+        )
+        own = bearer(R.PRODUCER, producer_id=UUID(household["id"]))
+        exported = (
+            await office.get(f"/producers/{household['id']}/personal-data", headers=own)
+        ).json()
+        assert exported["name"] == person and exported["contacts"][0]["phone"] == phone
+
+        erased = await office.post(f"/producers/{household['id']}/erasure")
+        assert erased.status_code == 200, erased.text
+        after = (await office.get(f"/producers/{household['id']}/personal-data")).json()
+        assert after["erased_at"] and after["contacts"] == []
+        assert person not in json.dumps(after) and phone not in json.dumps(after)
+
+        async def history() -> list[Any] | None:
+            found = await records_on(kafka_bootstrap, topics.REGISTRY_PRODUCERS, lambda r: True)
+            return (
+                found if any(household["id"].encode() in (r.value or b"") for r in found) else None
+            )
+
+        events = await wait_until(history, what="the household's registration event")
+    mine = [r for r in events if household["id"].encode() in (r.value or b"")]
+    assert len(mine) == 1  # erasure published nothing and changed nothing that was published
+    for topic in topics.all_topics():
+        for record in await records_on(kafka_bootstrap, topic, lambda r: True):
+            for secret in (person, phone, national_id):
+                assert secret.encode() not in (record.value or b""), (topic, secret)
+
+
+async def test_token_less_callers_are_rate_limited_with_retry_after(make_settings: Any) -> None:
+    settings = make_settings(RegistrySettings, rate_limit_per_minute=60, rate_limit_burst=5)
+    async with running(create_registry(settings), role=None) as client:
+        statuses = [
+            (await client.get("/public/products/01-00004-0001-2025")).status_code for _ in range(8)
+        ]
+        limited = await client.get("/healthz")
+        with_token = await client.get("/units", headers=bearer(R.AGENCY))
+
+    assert statuses[:5] == [404] * 5 and statuses[5:] == [429] * 3
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert with_token.status_code == 200
+
+
+def test_a_token_printed_by_ocop_token_carries_the_roles_units_and_producer() -> None:
+    producer_id = uuid4()
+    value = token(R.COMMUNE_OFFICER, R.PRODUCER, units=["00004", "00008"], producer_id=producer_id)
+    claims = jwt.decode(value, options={"verify_signature": False})
+    assert claims["roles"] == ["commune_officer", "producer"]
+    assert claims["ocop_units"] == ["00004", "00008"]
+    assert claims["ocop_producer_id"] == str(producer_id)
+    assert claims["iss"] == devidp.DEV_ISSUER and claims["aud"] == devidp.DEV_AUDIENCE
