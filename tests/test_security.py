@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,6 +14,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import jwt
 import pytest
+from fastapi import FastAPI
 
 from ocop_contracts import topics
 from ocop_evaluation.app import create_app as create_evaluation
@@ -24,6 +26,7 @@ from ocop_registry.settings import RegistrySettings
 from ocop_runtime import devidp
 from ocop_runtime.auth import Role
 from ocop_runtime.migrations import migrate
+from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import bearer, running, test_idp, token, wait_until
 from ocop_trade.app import create_app as create_trade
 from ocop_trade.settings import TradeSettings
@@ -76,7 +79,7 @@ SHARED: dict[tuple[str, str], set[Role] | None] = {
     ("get", "/asyncapi.json"): PUBLIC,
     ("get", "/audit"): OFFICE,
 }
-APPS = {
+APPS: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] = {
     "registry": (create_registry, RegistrySettings),
     "evaluation": (create_evaluation, EvaluationSettings),
     "trade": (create_trade, TradeSettings),
@@ -160,7 +163,7 @@ async def test_tokens_with_a_wrong_signature_issuer_audience_expiry_or_algorithm
         "wrong audience": _signed(_claims(aud="someone-else")),
         "expired": _signed(_claims(exp=now - 120, iat=now - 600)),
         "not yet valid": _signed(_claims(nbf=now + 600)),
-        "unsigned": jwt.encode(_claims(), None, algorithm="none"),
+        "unsigned": jwt.encode(_claims(), "", algorithm="none"),
         "symmetric": jwt.encode(
             _claims(), "shared-secret-of-32-bytes-at-least!", algorithm="HS256"
         ),
