@@ -44,7 +44,7 @@ def _files(*types: DocumentType) -> list[EvidenceFile]:
     return [replace(PDF, document_type=t) for t in types]
 
 
-def test_a_first_time_application_needs_the_six_mandatory_documents() -> None:
+def test_a_first_time_application_needs_the_mandatory_documents_and_a_quality_declaration() -> None:
     assert required_documents(FIRST, RICE_SPIRIT, Regime.R148) == {
         D.REGISTRATION_FORM,
         D.BUSINESS_PLAN,
@@ -52,6 +52,7 @@ def test_a_first_time_application_needs_the_six_mandatory_documents() -> None:
         D.BUSINESS_REGISTRATION,
         D.SAMPLES,
         D.SELF_ASSESSMENT,
+        D.QUALITY_DECLARATION,
     }
 
 
@@ -61,6 +62,7 @@ def test_a_re_evaluation_needs_form_updated_self_assessment_certificate_and_samp
         D.SELF_ASSESSMENT,
         D.CERTIFICATE_COPY,
         D.SAMPLES,
+        D.QUALITY_DECLARATION,
     }
 
 
@@ -69,6 +71,7 @@ def test_an_upgrade_needs_form_self_assessment_certificate_business_plan_and_sam
         D.REGISTRATION_FORM,
         D.SELF_ASSESSMENT,
         D.CERTIFICATE_COPY,
+        D.QUALITY_DECLARATION,
         D.BUSINESS_PLAN,
         D.SAMPLES,
     }
@@ -92,7 +95,14 @@ def test_food_needs_food_safety_quality_declaration_and_traceability(
 
 def test_products_outside_the_food_sector_need_no_food_safety_documents() -> None:
     for ps in (RICE_SPIRIT, TOURISM, product_set(Scheme.S148, "handicrafts.fabric_garments")):
-        assert not FOOD_EVIDENCE & required_documents(FIRST, ps, Regime.R148)
+        assert not (FOOD_EVIDENCE - {D.QUALITY_DECLARATION}) & required_documents(
+            FIRST, ps, Regime.R148
+        )
+
+
+def test_every_good_needs_a_quality_declaration_but_a_tourism_service_does_not() -> None:
+    assert D.QUALITY_DECLARATION in required_documents(FIRST, RICE_SPIRIT, Regime.R148)
+    assert D.QUALITY_DECLARATION not in required_documents(FIRST, TOURISM, Regime.R148)
 
 
 def test_a_set_from_another_regimes_classification_is_refused() -> None:
@@ -130,7 +140,9 @@ def test_a_dossier_with_every_required_document_is_complete(kind: ApplicationKin
 
 
 def test_an_incomplete_upgrade_is_refused_naming_the_kind_and_what_is_missing() -> None:
-    files = _files(D.REGISTRATION_FORM, D.SELF_ASSESSMENT, D.SAMPLES, D.BUSINESS_PLAN)
+    files = _files(
+        D.REGISTRATION_FORM, D.SELF_ASSESSMENT, D.SAMPLES, D.BUSINESS_PLAN, D.QUALITY_DECLARATION
+    )
 
     with pytest.raises(RuleViolation) as refused:
         check_complete(UPGRADE, RICE_SPIRIT, Regime.R148, files)

@@ -117,7 +117,8 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
                 documents=[
                     contract.EvidenceFile(
                         document_type=d.document_type.value,
-                        name=d.name,
+                        # A household's file names may carry a person's name.
+                        name=d.document_type.value if producer.is_household else d.name,
                         media_type=d.media_type,
                         size_bytes=d.size_bytes,
                         sha256=d.sha256,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -49,8 +50,13 @@ class Conflict(Exception):
         self.reason = reason
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# The programme's days are Hanoi's: a regime that takes effect "on 6 July" does so at
+# midnight in Hanoi, not in UTC.
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def hanoi_now() -> datetime:
+    return datetime.now(HANOI)
 
 
 async def load_admin_units(pool: asyncpg.Pool) -> None:
@@ -69,7 +75,7 @@ class Registry:
     """The registry's use cases, with what they need besides a connection."""
 
     public_base_url: str
-    clock: Callable[[], datetime] = field(default=utc_now)
+    clock: Callable[[], datetime] = field(default=hanoi_now)
 
     async def publish(self, conn: asyncpg.Connection, events: list[DomainEvent]) -> None:
         for event in events:

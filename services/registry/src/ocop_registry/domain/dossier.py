@@ -14,8 +14,8 @@ Sources (as summarised in the project's domain brief, §5 and §6; not the legal
   without food-safety conditions being certified, hence the food-safety certificate.
 
 The rules are one table (``RULES``) so that a new decision changes data, not control flow.
-The quality declaration is asked of food only: whether 781 requires one of every 3-star good is
-not settled by the sources, and widening the row is a one-word change.
+The quality declaration is asked of every good (not of tourism services): the brief reads 781's
+3-star minimum as a quality declaration for all products and the traceability plan for food.
 """
 
 from __future__ import annotations
