@@ -16,10 +16,6 @@ rm -rf "$OCOP_STATE_DIR"; mkdir -p "$OCOP_STATE_DIR"
 "$ROOT/deploy/postgres.sh" start
 export OCOP_BENCH_KAFKA_BOOTSTRAP=127.0.0.1:$OCOP_KAFKA_PORT
 export OCOP_BENCH_DATABASE_URL=postgresql://postgres:$OCOP_PG_SUPERUSER_PASSWORD@127.0.0.1:$OCOP_PG_PORT/ocop
-"$ROOT/.venv/bin/python" -c "
-import asyncio
-from ocop_contracts import topics
-from ocop_runtime.kafka import ensure_topics
-asyncio.run(ensure_topics('$OCOP_BENCH_KAFKA_BOOTSTRAP', topics.all_topics(), partitions=3, replication_factor=1))"
+"$ROOT/.venv/bin/python" -m ocop_runtime.kafka_security setup "$OCOP_BENCH_KAFKA_BOOTSTRAP"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" bench/outbox_relay.py

@@ -2,7 +2,11 @@
 # Apache Kafka (KRaft, one node) for the local stack, from Maven Central jars.
 #   deploy/kafka.sh fetch|start|stop|status
 # Environment: OCOP_KAFKA_PORT (9092), OCOP_KAFKA_CONTROLLER_PORT (9093), OCOP_KAFKA_DIR (.ocop/kafka),
-#              OCOP_KAFKA_HEAP (512m).
+#              OCOP_KAFKA_HEAP (512m), OCOP_KAFKA_ADMIN_PASSWORD and OCOP_KAFKA_<SERVICE>_PASSWORD
+#              (default: the development passwords ocop-dev-kafka-<name>).
+# The client listener takes SASL/SCRAM-SHA-512 and every request is authorised by ACLs
+# (StandardAuthorizer); the principals are created when the storage is formatted, the ACLs by
+# `python -m ocop_runtime.kafka_security setup` (stack.sh and test.sh run it).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -13,6 +17,18 @@ POM=$ROOT/deploy/kafka/pom.xml
 VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")
 LIBS=$CACHE/kafka-$VERSION/libs
 PIDFILE=$DIR/kafka.pid
+ADMIN_PASSWORD=${OCOP_KAFKA_ADMIN_PASSWORD:-ocop-dev-kafka-admin}
+PRINCIPALS=(registry evaluation trade inspection insights)
+
+scram_args() {
+  local name upper var
+  printf -- '--add-scram\nSCRAM-SHA-512=[name=admin,password=%s]\n' "$ADMIN_PASSWORD"
+  for name in "${PRINCIPALS[@]}"; do
+    upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
+    var="OCOP_KAFKA_${upper}_PASSWORD"
+    printf -- '--add-scram\nSCRAM-SHA-512=[name=%s,password=%s]\n' "$name" "${!var:-ocop-dev-kafka-$name}"
+  done
+}
 
 fetch() {
   [ -f "$LIBS/.complete" ] && return 0
@@ -35,11 +51,18 @@ start() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=SASL_PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$ADMIN_PASSWORD";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+# The controller listener is plaintext on loopback only; the node talks to itself through it.
+super.users=User:admin;User:ANONYMOUS
 log.dirs=$DIR/data
 num.partitions=3
 auto.create.topics.enable=false
@@ -56,9 +79,11 @@ PROPS
   local cp="$LIBS/*"
   if [ ! -f "$DIR/data/meta.properties" ]; then
     say "formatting KRaft storage in $DIR/data"
+    local -a scram
+    mapfile -t scram < <(scram_args)
     java -cp "$cp" -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.xml" kafka.tools.StorageTool \
       format --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-      -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "kafka storage format failed"; }
+      -c "$DIR/server.properties" "${scram[@]}" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "kafka storage format failed"; }
   fi
   say "starting kafka $VERSION on 127.0.0.1:$PORT (log: $DIR/kafka.log)"
   nohup java -Xms256m -Xmx"${OCOP_KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \

@@ -42,6 +42,7 @@ up() {
   "$ROOT/deploy/bootstrap.sh"
   mkdir -p "$RUN" "$LOGS"
   "$ROOT/deploy/kafka.sh" start
+  "$ROOT/.venv/bin/python" -m ocop_runtime.kafka_security setup "127.0.0.1:${OCOP_KAFKA_PORT:-9092}"
   if [ -z "${OCOP_DATABASE_URL:-}" ]; then "$ROOT/deploy/postgres.sh" start; fi
   # The development token issuer: a signing key and its JWKS under .ocop/idp (ocop token).
   OCOP_STATE_DIR=$STATE "$ROOT/.venv/bin/python" -m ocop_runtime.devidp >/dev/null

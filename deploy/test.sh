@@ -31,6 +31,7 @@ cleanup >/dev/null 2>&1
 rm -rf "$OCOP_STATE_DIR"
 mkdir -p "$OCOP_STATE_DIR"
 "$ROOT/deploy/kafka.sh" start
+"$VENV/python" -m ocop_runtime.kafka_security setup "127.0.0.1:$OCOP_KAFKA_PORT"
 "$ROOT/deploy/postgres.sh" start
 
 export OCOP_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$OCOP_KAFKA_PORT

@@ -22,7 +22,7 @@ from ocop_registry.app import create_app as create_registry_app
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime.app import create_service_app
 from ocop_runtime.consumer import Delivery, EventRoutes
-from ocop_runtime.kafka import read_all
+from ocop_runtime.kafka import client_options, read_all
 from ocop_runtime.outbox import OutboxRelay
 from ocop_runtime.testing import wait_until
 
@@ -70,7 +70,7 @@ async def scalar(database_url: str, sql: str, *args: Any) -> Any:
 async def send_raw(
     bootstrap: str, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
     await producer.start()
     try:
         await producer.send_and_wait(topic, key=key, value=value, headers=headers)
@@ -124,7 +124,9 @@ async def send_event(bootstrap: str, event: Event, *, ce_id: str | None = None) 
 
 async def send_events(bootstrap: str, events: Sequence[Event]) -> list[str]:
     """Publish many events through one producer, each keyed by its aggregate."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, **client_options(None)
+    )
     await producer.start()
     try:
         ids = [str(uuid4()) for _ in events]

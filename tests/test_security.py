@@ -27,7 +27,7 @@ from ocop_runtime import devidp
 from ocop_runtime.auth import Role
 from ocop_runtime.migrations import migrate
 from ocop_runtime.settings import ServiceSettings
-from ocop_runtime.testing import bearer, running, test_idp, token, wait_until
+from ocop_runtime.testing import bearer, running, session_idp, token, wait_until
 from ocop_trade.app import create_app as create_trade
 from ocop_trade.settings import TradeSettings
 from tests.flow import records_on, tax_code
@@ -144,7 +144,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
 
 
 def _signed(claims: dict[str, Any], directory: Path | None = None, **headers: Any) -> str:
-    directory = directory or test_idp()
+    directory = directory or session_idp()
     key = devidp._private_key(directory)
     return jwt.encode(
         claims, key, algorithm="ES256", headers={"kid": devidp._kid(directory), **headers}

@@ -19,7 +19,7 @@ from ocop_contracts.envelope import ce_type, source
 from ocop_runtime.app import ServiceSpec, create_service_app
 from ocop_runtime.cli import SERVICE_PORTS, app, list_dead_letters, replay, service_status
 from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
-from ocop_runtime.kafka import ensure_topics, read_all
+from ocop_runtime.kafka import client_options, ensure_topics, read_all
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import serving, wait_until
 
@@ -60,7 +60,9 @@ async def dead_letter(kafka_bootstrap: str, unique: str) -> SentDeadLetter:
         attempts=5,
     )
     value = json.dumps({"product_id": key}).encode()
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", **client_options(None)
+    )
     await producer.start()
     try:
         meta = await producer.send_and_wait(
@@ -191,7 +193,10 @@ class TradeSettings(ServiceSettings):
 
 async def commit_offset(bootstrap: str, group: str, tp: TopicPartition, offset: int) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        **client_options(None),
     )
     await consumer.start()
     try:
@@ -208,7 +213,7 @@ async def test_status_reports_a_running_service_ready_with_its_group_lag(
     await ensure_topics(kafka_bootstrap, topics.all_topics(), partitions=3, replication_factor=1)
     tp = TopicPartition(topics.TRADE_LISTINGS, 0)
     await commit_offset(kafka_bootstrap, settings.consumer_group, tp, 0)
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap)
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, **client_options(None))
     await probe.start()
     try:
         end = (await probe.end_offsets([tp]))[tp]

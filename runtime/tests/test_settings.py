@@ -17,6 +17,7 @@ def test_schema_and_consumer_group_default_to_the_service_name() -> None:
 PRODUCTION_ISSUER = {
     "oidc_issuer": "https://id.hanoi.gov.vn/realms/ocop",
     "oidc_jwks_url": "https://id.hanoi.gov.vn/realms/ocop/protocol/openid-connect/certs",
+    "kafka_sasl_password": "kafka-secret-from-vault",
 }
 
 
@@ -50,8 +51,22 @@ def test_production_refuses_the_development_token_issuer(issuer: dict[str, str])
             service="trade",
             env="production",
             database_url="postgresql://ocop_trade:s3cret-from-vault@db:5432/ocop",
+            kafka_sasl_password="kafka-secret-from-vault",
             **issuer,
         )
+
+
+def test_production_refuses_the_development_kafka_password() -> None:
+    values = {**PRODUCTION_ISSUER, "database_url": "postgresql://t:s3cret@db:5432/ocop"}
+    with pytest.raises(ValidationError, match="OCOP_KAFKA_SASL_PASSWORD"):
+        ServiceSettings(service="trade", env="production", **{**values, "kafka_sasl_password": ""})
+    plain = ServiceSettings(
+        service="trade",
+        env="production",
+        kafka_security_protocol="PLAINTEXT",
+        **{**values, "kafka_sasl_password": ""},
+    )
+    assert plain.kafka_auth().options() == {"security_protocol": "PLAINTEXT"}
 
 
 def test_schema_name_must_be_a_plain_identifier() -> None:

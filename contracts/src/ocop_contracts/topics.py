@@ -60,6 +60,38 @@ def dlq(consumer: str) -> str:
     return f"ocop.{consumer}.dlq.v1"
 
 
+# What each service reads (its Kafka ACLs grant exactly these; a test holds each service's
+# subscriptions to this table).
+SUBSCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "registry": (EVALUATION_RESULTS, EVALUATION_CERTIFICATES, "ocop.registry.commands.v1"),
+    "evaluation": (
+        REGISTRY_PRODUCERS,
+        REGISTRY_PRODUCTS,
+        REGISTRY_APPLICATIONS,
+        INSPECTION_FINDINGS,
+        "ocop.evaluation.commands.v1",
+    ),
+    "trade": (REGISTRY_PRODUCTS, EVALUATION_CERTIFICATES, "ocop.trade.commands.v1"),
+    "inspection": (
+        REGISTRY_PRODUCERS,
+        REGISTRY_PRODUCTS,
+        EVALUATION_CERTIFICATES,
+        "ocop.inspection.commands.v1",
+    ),
+    "insights": EVENT_TOPICS,
+}
+
+
+def written_by(service: str) -> tuple[str, ...]:
+    """The topics ``service`` publishes to: its event streams, its replies, its dead letters."""
+    own = tuple(t for t in EVENT_TOPICS if t.startswith(f"ocop.{service}."))
+    if service in COMMAND_SERVICES:
+        own += (replies(service),)
+    if service in CONSUMER_SERVICES:
+        own += (dlq(service),)
+    return own
+
+
 def all_topics() -> tuple[str, ...]:
     """Every topic the system uses; created at start-up."""
     return (

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -80,8 +81,19 @@ def get_context(request: Request) -> ServiceContext:
 def build_broker(
     settings: ServiceSettings, spec: ServiceSpec, consumer: EventConsumer
 ) -> KafkaBroker:
+    auth = settings.kafka_auth()
+    security: BaseSecurity | None = None
+    if auth.security_protocol.startswith("SASL"):
+        scram = SASLScram512 if auth.mechanism == "SCRAM-SHA-512" else SASLScram256
+        security = scram(
+            username=auth.username or "",
+            password=auth.password or "",
+            use_ssl=auth.security_protocol == "SASL_SSL",
+            ssl_context=auth.options().get("ssl_context"),
+        )
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=security,
         client_id=f"ocop-{spec.name}",
         description=spec.description,
     )
@@ -137,14 +149,19 @@ def create_service_app(
                 log.info("%s: applied migrations %s", spec.name, ", ".join(applied))
             for hook in spec.on_migrated:
                 await hook(pool)
+            # A service creates only the topics it writes (its ACLs allow no more); the rest
+            # are created by `python -m ocop_runtime.kafka_security setup` or their owners.
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
-                topics.all_topics(),
+                topics.written_by(spec.name),
                 partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication_factor,
+                auth=settings.kafka_auth(),
             )
             producer = kafka_producer(
-                settings.kafka_bootstrap_servers, client_id=f"ocop-{spec.name}"
+                settings.kafka_bootstrap_servers,
+                settings.kafka_auth(),
+                client_id=f"ocop-{spec.name}",
             )
             await producer.start()
             stack.push_async_callback(producer.stop)

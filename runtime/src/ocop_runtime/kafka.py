@@ -1,23 +1,72 @@
-"""Kafka administration shared by the services and the CLI."""
+"""Kafka connections and administration shared by the services and the CLI."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 log = logging.getLogger("ocop.kafka")
 
+DEV_ADMIN_PASSWORD = "ocop-dev-kafka-admin"
+
+
+@dataclass(frozen=True)
+class KafkaAuth:
+    """How a client authenticates: SASL/SCRAM-SHA-512 by default (the local broker requires
+    it), over TLS with ``SASL_SSL`` and a CA file."""
+
+    security_protocol: str = "SASL_PLAINTEXT"
+    mechanism: str = "SCRAM-SHA-512"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cafile: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka's producer, consumer and admin client."""
+        options: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.security_protocol.startswith("SASL"):
+            options.update(
+                sasl_mechanism=self.mechanism,
+                sasl_plain_username=self.username,
+                sasl_plain_password=self.password,
+            )
+        if self.security_protocol.endswith("SSL"):
+            options["ssl_context"] = create_ssl_context(cafile=self.cafile)
+        return options
+
+    @classmethod
+    def admin_from_environment(cls) -> KafkaAuth:
+        """The operator's credentials (CLI, set-up, tests): ``OCOP_KAFKA_SECURITY_PROTOCOL``,
+        ``OCOP_KAFKA_ADMIN_USERNAME``, ``OCOP_KAFKA_ADMIN_PASSWORD``, ``OCOP_KAFKA_SSL_CAFILE``."""
+        return cls(
+            security_protocol=os.environ.get("OCOP_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+            username=os.environ.get("OCOP_KAFKA_ADMIN_USERNAME", "admin"),
+            password=os.environ.get("OCOP_KAFKA_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD),
+            cafile=os.environ.get("OCOP_KAFKA_SSL_CAFILE") or None,
+        )
+
+
+def client_options(auth: KafkaAuth | None) -> dict[str, Any]:
+    return (auth or KafkaAuth.admin_from_environment()).options()
+
 
 @contextlib.asynccontextmanager
-async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+async def admin_client(
+    bootstrap_servers: str, auth: KafkaAuth | None = None
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, **client_options(auth)
+    )
     await admin.start()
     try:
         yield admin
@@ -26,10 +75,15 @@ async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminCli
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int,
+    auth: KafkaAuth | None = None,
 ) -> list[str]:
     """Create the topics that are missing; return the names created. Safe to run concurrently."""
-    async with admin_client(bootstrap_servers) as admin:
+    async with admin_client(bootstrap_servers, auth) as admin:
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         created = []
@@ -50,13 +104,17 @@ async def ensure_topics(
     return created
 
 
-async def consumer_lag(bootstrap_servers: str, group_id: str) -> dict[str, int]:
+async def consumer_lag(
+    bootstrap_servers: str, group_id: str, auth: KafkaAuth | None = None
+) -> dict[str, int]:
     """Records not yet committed by ``group_id``, per topic (over the partitions it committed)."""
-    async with admin_client(bootstrap_servers) as admin:
+    async with admin_client(bootstrap_servers, auth) as admin:
         committed = await admin.list_consumer_group_offsets(group_id)
     if not committed:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options(auth)
+    )
     await consumer.start()
     try:
         ends = await consumer.end_offsets(list(committed))
@@ -69,10 +127,16 @@ async def consumer_lag(bootstrap_servers: str, group_id: str) -> dict[str, int]:
 
 
 async def read_all(
-    bootstrap_servers: str, topic: str, *, wait_seconds: float = 10.0
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    wait_seconds: float = 10.0,
+    auth: KafkaAuth | None = None,
 ) -> list[tuple[TopicPartition, Any]]:
     """Every record currently on ``topic`` (no consumer group), oldest first per partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options(auth)
+    )
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)

@@ -26,6 +26,7 @@ from opentelemetry import trace
 
 from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
+from ocop_runtime.kafka import KafkaAuth, client_options
 from ocop_runtime.telemetry import Metrics, context_from, current_trace_headers
 
 log = logging.getLogger("ocop.outbox")
@@ -80,9 +81,12 @@ async def stage_events(
     return [r[0] for r in rows]
 
 
-def kafka_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+def kafka_producer(
+    bootstrap_servers: str, auth: KafkaAuth | None = None, **overrides: Any
+) -> AIOKafkaProducer:
     """The producer every service uses: idempotent, ``acks=all``, bounded request time."""
     options: dict[str, Any] = {
+        **client_options(auth),
         "bootstrap_servers": bootstrap_servers,
         "enable_idempotence": True,
         "acks": "all",

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocop_runtime.devidp import DEV_AUDIENCE, DEV_ISSUER, idp_dir, jwks_url
+from ocop_runtime.kafka import KafkaAuth
 
 DEV_PASSWORD_PREFIX = "ocop-dev-"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -37,6 +38,18 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=1)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = (
+        "SASL_PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = Field(default="", description="Default: the service's name.")
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Default: the development password ocop-dev-kafka-<service>.",
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="CA of the brokers' TLS certificates."
+    )
     consumer_group: str = Field(default="", description="Consumer group; default: ocop.<service>.")
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
@@ -76,6 +89,20 @@ class ServiceSettings(BaseSettings):
             raise ValueError(f"db_schema {self.db_schema!r} is not a plain lower-case identifier")
         if not self.consumer_group:
             object.__setattr__(self, "consumer_group", f"ocop.{self.service}")
+        if not self.kafka_sasl_username:
+            object.__setattr__(self, "kafka_sasl_username", self.service)
+        if not self.kafka_sasl_password.get_secret_value():
+            object.__setattr__(
+                self, "kafka_sasl_password", SecretStr(f"{DEV_PASSWORD_PREFIX}kafka-{self.service}")
+            )
+        if (
+            self.env == "production"
+            and self.kafka_security_protocol.startswith("SASL")
+            and self.kafka_sasl_password.get_secret_value().startswith(DEV_PASSWORD_PREFIX)
+        ):
+            raise ValueError(
+                "OCOP_KAFKA_SASL_PASSWORD is a development password; set a real secret in production"
+            )
         if not self.oidc_jwks_url:
             object.__setattr__(self, "oidc_jwks_url", jwks_url(idp_dir()))
         if self.env == "production" and (
@@ -92,6 +119,15 @@ class ServiceSettings(BaseSettings):
                 "OCOP_DATABASE_URL uses a development password; set a real secret in production"
             )
         return self
+
+    def kafka_auth(self) -> KafkaAuth:
+        return KafkaAuth(
+            security_protocol=self.kafka_security_protocol,
+            mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password.get_secret_value(),
+            cafile=self.kafka_ssl_cafile,
+        )
 
     @property
     def dsn(self) -> str:

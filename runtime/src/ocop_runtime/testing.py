@@ -89,7 +89,7 @@ def make_settings(
             "handler_backoff_max_seconds": 0.5,
             "relay_poll_seconds": 0.5,
             "relay_retry_seconds": 0.3,
-            "oidc_jwks_url": jwks_url(test_idp()),
+            "oidc_jwks_url": jwks_url(session_idp()),
         }
         values.update(overrides)
         return settings_type(**values)
@@ -98,7 +98,7 @@ def make_settings(
 
 
 @functools.cache
-def test_idp() -> Path:
+def session_idp() -> Path:
     """A signing key for the test session's tokens (made on first use, not at import)."""
     directory = Path(tempfile.mkdtemp(prefix="ocop-test-idp-"))
     ensure_key(directory)
@@ -113,7 +113,7 @@ def token(
 ) -> str:
     """A valid access token from the test issuer."""
     return issue_token(
-        test_idp(),
+        session_idp(),
         roles=[str(r) for r in roles],
         units=units,
         producer_id=producer_id,
