@@ -514,6 +514,47 @@ def seed(
     _import(path, registry, False, as_json, token)
 
 
+agency_app = typer.Typer(help="Kafka principals of other agencies' systems.", no_args_is_help=True)
+app.add_typer(agency_app, name="agency")
+
+
+@agency_app.command("add")
+def agency_add(
+    name: str = typer.Argument(..., help="Short lower-case name, e.g. so-cong-thuong."),
+    bootstrap: str = BootstrapOption,
+    password: str | None = typer.Option(
+        None, "--password", envvar="OCOP_AGENCY_PASSWORD", help="Default: a random one."
+    ),
+) -> None:
+    """Create (or reset) an agency's Kafka principal: it may read the public topics and its
+    replies with consumer groups agency.NAME.*, and send commands. Prints its settings."""
+    import re
+    import secrets
+
+    from ocop_runtime.kafka_security import KafkaSecurityError, add_agency
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,40}", name):
+        raise _fail(f"agency name {name!r}: use 2-41 lower-case letters, digits or '-'", 2)
+    secret = password or secrets.token_urlsafe(24)
+    try:
+        principal = _run(add_agency(bootstrap, name, secret), bootstrap)
+    except KafkaSecurityError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(
+        "\n".join(
+            [
+                f"bootstrap.servers={bootstrap}",
+                "security.protocol=SASL_PLAINTEXT",
+                "sasl.mechanism=SCRAM-SHA-512",
+                f"sasl.username={principal}",
+                f"sasl.password={secret}",
+                f"group.id.prefix=agency.{name}.",
+                "topics.read=" + ",".join(topics.EVENT_TOPICS),
+            ]
+        )
+    )
+
+
 @app.command("token")
 def token_command(
     role: list[str] = typer.Option(..., "--role", help="city_office, commune_officer, ..."),

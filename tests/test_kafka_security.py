@@ -1,0 +1,130 @@
+"""The broker's principals and ACLs, on the real broker: services write only their own
+topics, agencies read only public ones, wrong passwords are refused."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    TopicAuthorizationFailedError,
+)
+from typer.testing import CliRunner
+
+from ocop_contracts import topics
+from ocop_evaluation.app import service_spec as evaluation_spec
+from ocop_inspection.app import service_spec as inspection_spec
+from ocop_registry.app import service_spec as registry_spec
+from ocop_registry.usecases import Registry
+from ocop_runtime.cli import app
+from ocop_runtime.kafka import KafkaAuth
+from ocop_runtime.kafka_security import agency_principal
+from ocop_trade.app import service_spec as trade_spec
+
+
+def service(name: str) -> KafkaAuth:
+    return KafkaAuth(username=name, password=f"ocop-dev-kafka-{name}")
+
+
+async def send(bootstrap: str, auth: KafkaAuth, topic: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **auth.options())
+    await producer.start()
+    try:
+        await asyncio.wait_for(producer.send_and_wait(topic, b"{}", key=b"k"), 20)
+    finally:
+        await producer.stop()
+
+
+async def read(bootstrap: str, auth: KafkaAuth, topic: str, group: str) -> None:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **auth.options(),
+    )
+    await consumer.start()
+    try:
+        await asyncio.wait_for(consumer.getmany(timeout_ms=2000), 20)
+    finally:
+        await consumer.stop()
+
+
+async def test_a_service_writes_its_own_topics_but_not_another_services(
+    kafka_bootstrap: str,
+) -> None:
+    await send(kafka_bootstrap, service("registry"), topics.REGISTRY_PRODUCTS)
+    await send(kafka_bootstrap, service("registry"), topics.dlq("registry"))
+    for foreign in (
+        topics.EVALUATION_CERTIFICATES,
+        topics.dlq("evaluation"),
+        topics.replies("trade"),
+    ):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await send(kafka_bootstrap, service("registry"), foreign)
+
+
+async def test_a_service_reads_only_what_it_consumes_and_with_its_own_groups(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    await read(
+        kafka_bootstrap, service("trade"), topics.EVALUATION_CERTIFICATES, f"ocop.trade.{unique}"
+    )
+    with pytest.raises(TopicAuthorizationFailedError):
+        await read(
+            kafka_bootstrap, service("trade"), topics.commands("registry"), f"ocop.trade.{unique}"
+        )
+    with pytest.raises(GroupAuthorizationFailedError):
+        await read(
+            kafka_bootstrap,
+            service("trade"),
+            topics.EVALUATION_CERTIFICATES,
+            f"ocop.registry.{unique}",
+        )
+
+
+async def test_a_wrong_password_is_refused(kafka_bootstrap: str) -> None:
+    wrong = KafkaAuth(username="registry", password="not-the-password")
+    with pytest.raises(KafkaConnectionError):
+        await send(kafka_bootstrap, wrong, topics.REGISTRY_PRODUCTS)
+
+
+async def test_an_agency_added_by_the_cli_reads_public_topics_but_no_dead_letters_or_commands(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    name = f"so-{unique}"
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["agency", "add", name, "--bootstrap", kafka_bootstrap]
+    )
+    assert result.exit_code == 0, result.output
+    settings = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    assert settings["sasl.username"] == agency_principal(name)
+    agency = KafkaAuth(username=settings["sasl.username"], password=settings["sasl.password"])
+    group = f"{settings['group.id.prefix']}dashboard"
+
+    await read(kafka_bootstrap, agency, topics.REGISTRY_PRODUCTS, group)
+    await send(kafka_bootstrap, agency, topics.commands("registry"))
+    for private in (topics.dlq("registry"), topics.commands("registry")):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await read(kafka_bootstrap, agency, private, group)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await send(kafka_bootstrap, agency, topics.REGISTRY_PRODUCTS)
+
+
+@pytest.mark.parametrize(
+    "name, spec",
+    [
+        ("registry", lambda: registry_spec(Registry(public_base_url="http://x"))),
+        ("evaluation", evaluation_spec),
+        ("trade", trade_spec),
+        ("inspection", inspection_spec),
+    ],
+)
+def test_every_service_subscribes_only_to_topics_its_acls_let_it_read(name: str, spec: Any) -> None:
+    assert set(spec().routes.topics) <= set(topics.SUBSCRIPTIONS[name])
+    assert {e.TOPIC for e in spec().publishes} <= set(topics.written_by(name))
