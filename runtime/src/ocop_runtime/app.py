@@ -31,6 +31,7 @@ from ocop_runtime.auth import RateLimiter, RateLimitMiddleware, TokenVerifier
 from ocop_runtime.consumer import EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
 from ocop_runtime.devidp import ensure_key, idp_dir, jwks_url
+from ocop_runtime.guard import InputGuard
 from ocop_runtime.kafka import ensure_topics
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import OutboxRelay, kafka_producer
@@ -206,6 +207,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(
         settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url
     )
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimitMiddleware,
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),

@@ -30,7 +30,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
-from faststream.kafka import KafkaRouter
+from faststream.kafka import KafkaRouter, Topic
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -150,7 +150,9 @@ class EventConsumer:
             return msg.body
 
         router.subscriber(
-            *self.routes.topics,
+            # Topics are created by their writers with the configured partitions; FastStream
+            # would otherwise create a missing one itself, with a single partition.
+            *(Topic(t, declare=False) for t in self.routes.topics),
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",

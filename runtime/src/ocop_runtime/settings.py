@@ -75,6 +75,9 @@ class ServiceSettings(BaseSettings):
         default=600, ge=1, description="Requests a minute per address without a token."
     )
     rate_limit_burst: int = Field(default=120, ge=1)
+    max_body_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."
+    )
 
     @field_validator("db_schema", "consumer_group", mode="before")
     @classmethod
