@@ -101,7 +101,7 @@ def audit_router() -> APIRouter:
         aggregate_id: Annotated[str | None, Query(max_length=100)] = None,
         subject: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        cursor: Annotated[int | None, Query(ge=0)] = None,
+        cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     ) -> AuditPage:
         """The audit trail, newest first, per aggregate and/or per person (city office)."""
         pool: asyncpg.Pool = request.app.state.ctx.pool

@@ -1,4 +1,4 @@
-"""Input every service refuses before routing: oversized bodies and NUL characters.
+"""Input every service refuses before routing: oversized bodies or headers, NUL characters.
 
 PostgreSQL cannot store a NUL in text, so a NUL anywhere in a request (path, query, body)
 would surface as a database error; it is refused up front with a 400 instead. Bodies are
@@ -19,9 +19,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class InputGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int = 32 * 1024
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,7 +34,11 @@ class InputGuard:
         if "\x00" in scope.get("path", "") or b"\x00" in query or b"%00" in query.lower():
             await _refuse(send, 400, "NUL characters are not accepted in paths or queries")
             return
-        length = dict(scope.get("headers", [])).get(b"content-length")
+        headers = scope.get("headers", [])
+        if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
+            await _refuse(send, 431, f"headers larger than {self.max_header_bytes} bytes")
+            return
+        length = dict(headers).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             await _refuse(send, 413, f"the body is larger than {self.max_body_bytes} bytes")
             return

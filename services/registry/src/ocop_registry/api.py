@@ -755,7 +755,7 @@ class EvidenceIn(BaseModel):
     document_type: DocumentType
     name: str = Field(min_length=1, max_length=255)
     media_type: str = Field(max_length=127, examples=["application/pdf"])
-    size_bytes: int = Field(gt=0)
+    size_bytes: int = Field(gt=0, le=2**53)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     storage_url: str = Field(max_length=2000, examples=["https://files.example.gov.vn/ocop/1.pdf"])
 

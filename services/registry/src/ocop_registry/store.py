@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -612,7 +613,7 @@ async def list_products(
         q.add("p.registered_on >= make_date({}, 1, 1)", f.year)
         q.add("p.registered_on < make_date({} + 1, 1, 1)", f.year)
     if f.q:
-        escaped = f.q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = key_of(unicodedata.normalize("NFC", f.q)).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         q.add("p.name_key LIKE '%' || {} || '%'", escaped)
     if not f.include_deregistered:
         q.where.append("p.deregistered_at IS NULL")

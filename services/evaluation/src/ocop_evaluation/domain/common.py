@@ -82,3 +82,11 @@ def check_star(star: int, field: str = "star", allowed: tuple[int, ...] = STARS)
         shown = ", ".join(f"{s}★" for s in allowed)
         raise RuleViolation(field, f"{star!r} is not a star here; expected one of {shown}")
     return star
+
+
+def check_level(level: str, field: str = "level") -> Level:
+    try:
+        return Level(level)
+    except ValueError:
+        known = ", ".join(v.value for v in Level)
+        raise RuleViolation(field, f"{str(level)[:40]!r} is not a level; known: {known}") from None
