@@ -3,7 +3,9 @@
 #   deploy/kafka.sh fetch|start|stop|status
 # Environment: OCOP_KAFKA_PORT (9092), OCOP_KAFKA_CONTROLLER_PORT (9093), OCOP_KAFKA_DIR (.ocop/kafka),
 #              OCOP_KAFKA_HEAP (512m), OCOP_KAFKA_ADMIN_PASSWORD and OCOP_KAFKA_<SERVICE>_PASSWORD
-#              (default: the development passwords ocop-dev-kafka-<name>).
+#              (default: the development passwords ocop-dev-kafka-<name>), OCOP_KAFKA_TLS=1 to
+#              serve SASL over TLS with certificates from a local CA under $OCOP_KAFKA_DIR/tls
+#              (clients: OCOP_KAFKA_SECURITY_PROTOCOL=SASL_SSL, OCOP_KAFKA_SSL_CAFILE=.../ca.pem).
 # The client listener takes SASL/SCRAM-SHA-512 and every request is authorised by ACLs
 # (StandardAuthorizer); the principals are created when the storage is formatted, the ACLs by
 # `python -m ocop_runtime.kafka_security setup` (stack.sh and test.sh run it).
@@ -41,24 +43,56 @@ fetch() {
   touch "$LIBS/.complete"
 }
 
+# A local CA and a broker certificate for 127.0.0.1/localhost, as PEM (Kafka reads PEM stores).
+tls_material() {
+  local d=$DIR/tls
+  [ -f "$d/broker.pem" ] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for OCOP_KAFKA_TLS=1"
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+      -subj "/CN=ocop local CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.crt \
+      -days 825 -extfile san.ext 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in broker.key -out broker.p8
+    cat broker.p8 broker.crt >broker.pem
+    chmod 600 ca.key broker.key broker.p8 broker.pem
+  ) || die "could not make the TLS certificates in $d"
+  say "TLS certificates in $d (clients trust $d/ca.pem)"
+}
+
 start() {
   if running "$PIDFILE"; then say "kafka already running (pid $(cat "$PIDFILE"), port $PORT)"; return 0; fi
   port_busy "$PORT" && die "port $PORT is already in use by another process; stop it or set OCOP_KAFKA_PORT"
   port_busy "$CPORT" && die "port $CPORT (Kafka controller) is already in use; stop it or set OCOP_KAFKA_CONTROLLER_PORT"
   fetch
   mkdir -p "$DIR/data"
+  local proto=SASL_PLAINTEXT tls_props=""
+  if [ "${OCOP_KAFKA_TLS:-0}" = 1 ]; then
+    tls_material
+    proto=SASL_SSL
+    tls_props="ssl.keystore.type=PEM
+ssl.keystore.location=$DIR/tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$DIR/tls/ca.pem"
+  fi
+  local lname
+  lname=$(echo "$proto" | tr '[:upper:]' '[:lower:]')
   cat > "$DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CPORT
-listeners=SASL_PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$PORT
+listeners=$proto://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=$proto://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=$proto:$proto,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=$proto
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$ADMIN_PASSWORD";
+listener.name.$lname.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$ADMIN_PASSWORD";
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
 # The controller listener is plaintext on loopback only; the node talks to itself through it.
@@ -75,6 +109,7 @@ share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
+$tls_props
 PROPS
   local cp="$LIBS/*"
   if [ ! -f "$DIR/data/meta.properties" ]; then
