@@ -19,3 +19,4 @@ export OCOP_BENCH_DATABASE_URL=postgresql://postgres:$OCOP_PG_SUPERUSER_PASSWORD
 "$ROOT/.venv/bin/python" -m ocop_runtime.kafka_security setup "$OCOP_BENCH_KAFKA_BOOTSTRAP"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" bench/outbox_relay.py
+"$ROOT/.venv/bin/python" bench/registry_api.py

@@ -374,3 +374,29 @@ def test_a_token_printed_by_ocop_token_carries_the_roles_units_and_producer() ->
     assert claims["ocop_units"] == ["00004", "00008"]
     assert claims["ocop_producer_id"] == str(producer_id)
     assert claims["iss"] == devidp.DEV_ISSUER and claims["aud"] == devidp.DEV_AUDIENCE
+
+
+def test_the_role_table_in_the_docs_is_the_one_the_matrix_checks() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "SECURITY.md").read_text()
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in doc.splitlines()
+        if line.startswith("| ") and line.count("|") == 5 and "/" in line
+    ]
+    documented: dict[tuple[str, str, str], set[Role] | None] = {}
+    for service, method, route, roles in rows:
+        allowed = (
+            None
+            if roles == "public"
+            else set(Role)
+            if roles == "every role"
+            else {Role(r.strip()) for r in roles.split(",")}
+        )
+        for name in APPS if service == "all" else [service]:
+            documented[(name, method.lower(), route)] = allowed
+    expected = {
+        (name, method, path): allowed
+        for name in APPS
+        for (method, path), allowed in {**SHARED, **EXPECTED[name]}.items()
+    }
+    assert documented == expected
