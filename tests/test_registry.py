@@ -585,3 +585,30 @@ async def test_lists_page_through_every_match_once_in_each_sort_and_filter_by_ol
         assert by_year["items"] and all(
             p["registered_on"].startswith(old["registered_on"][:4]) for p in by_year["items"]
         )
+
+
+async def test_an_import_row_naming_a_deregistered_producer_is_a_row_error(
+    make_settings: Any,
+) -> None:
+    async with running(registry_app(make_settings)) as client:
+        gone = await producer(client)
+        assert (
+            await client.post(f"/producers/{gone['id']}/deregistration", json={"reason": "closed"})
+        ).status_code == 200
+        rows = demo.rows(3, seed=5, today=TODAY)
+        rows[1] = {
+            **rows[1],
+            "legal_form": "HTX",
+            "producer_name": gone["name"],
+            "registration_number": gone["registration_number"],
+        }
+        report = await client.post(
+            "/imports/products",
+            content=demo.to_csv(rows).encode(),
+            headers={"content-type": "text/csv"},
+        )
+
+    assert report.status_code == 200, report.text
+    [error] = report.json()["errors"]
+    assert (error["row"], error["field"]) == (3, "registration_number")
+    assert "deregistered" in error["reason"]

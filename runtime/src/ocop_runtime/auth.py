@@ -21,7 +21,7 @@ import logging
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
@@ -96,9 +96,12 @@ class KeySet:
         self._keys = {k.key_id or "": k for k in keys}
         self._fetched = time.monotonic()
 
-    def key(self, kid: str) -> jwt.PyJWK:
+    def stale(self, kid: str) -> bool:
         age = time.monotonic() - self._fetched
-        if age > self.lifespan or (kid not in self._keys and age > self.min_refresh):
+        return age > self.lifespan or (kid not in self._keys and age > self.min_refresh)
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        if self.stale(kid):
             self._fetch()
         try:
             return self._keys[kid]
@@ -116,7 +119,12 @@ class TokenVerifier:
     audience: str
     jwks_url: str
     leeway_seconds: int = 30
+    cache_size: int = 10_000
     _keys: KeySet | None = field(default=None, init=False, repr=False)
+    # Tokens already verified, until they expire: a client sends the same token many times.
+    _verified: dict[str, tuple[Principal, float]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def _jwks(self) -> KeySet:
         if self._keys is None:
@@ -146,8 +154,26 @@ class TokenVerifier:
         return claims
 
     async def verify(self, token: str, client: str | None = None) -> Principal:
-        claims = await asyncio.to_thread(self._decode, token)
-        return principal_from(claims, client)
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return replace(known[0], client=client)
+        try:
+            kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        if self._jwks().stale(kid):
+            # Fetching the key set is blocking I/O; checking a signature is not worth a thread.
+            try:
+                await asyncio.to_thread(self._jwks().key, kid)
+            except KeysUnavailable as exc:
+                log.warning("%s", exc)
+                raise AuthError("the token's signing keys cannot be fetched right now") from exc
+        claims = self._decode(token)
+        principal = principal_from(claims, client)
+        if len(self._verified) >= self.cache_size:
+            self._verified.clear()
+        self._verified[token] = (principal, float(claims["exp"]))
+        return principal
 
 
 def principal_from(claims: dict[str, Any], client: str | None = None) -> Principal:

@@ -30,7 +30,7 @@ from ocop_registry.domain.dossier import (
     EvidenceFile,
     missing_documents,
 )
-from ocop_registry.publishing import lookup_url, public_name
+from ocop_registry.publishing import lookup_url
 from ocop_registry.usecases import Conflict, Forbidden, NotFound, Registry
 from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
@@ -690,15 +690,13 @@ async def lookup_product(
 ) -> PublicProduct:
     """What the QR code on the label opens: the product, its producer and its certificate's
     status (valid, expiring, expired, revoked) today or on ``as_of``."""
-    product = await store.product_by_code(ctx.pool, code)
-    if product is None:
+    view = await store.public_view(ctx.pool, code)
+    if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no OCOP product has the code {code!r}")
-    producer = await store.get_producer(ctx.pool, product.producer_id)
-    assert producer is not None
+    product = view.product
     day = as_of or reg.clock().date()
-    history = await store.certificates_of(ctx.pool, product.id)
-    current = certs.certificate_on(history, day)
-    names = await store.unit_names(ctx.pool, [(product.commune_code, product.commune_valid_from)])
+    current = certs.certificate_on(view.certificates, day)
+    household = view.producer_legal_form is domain.LegalForm.HOUSEHOLD_BUSINESS
     return PublicProduct(
         public_code=product.public_code,
         name=product.name,
@@ -706,9 +704,12 @@ async def lookup_product(
         sector=product.sector,
         classification=product.classification,
         commune_code=product.commune_code,
-        commune_name=names.get((product.commune_code, product.commune_valid_from)),
+        commune_name=view.commune_name,
         district_code=product.district_code,
-        producer=PublicProducer(legal_form=producer.legal_form, name=public_name(producer)),
+        producer=PublicProducer(
+            legal_form=view.producer_legal_form,
+            name=None if household else view.producer_name,
+        ),
         star=current.star if current else None,
         certificate_number=current.number if current else None,
         valid_until=current.valid_until if current else None,

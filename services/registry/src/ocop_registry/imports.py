@@ -243,6 +243,17 @@ async def import_products(
             )
             new_producers[key] = producer
             producer_events += events
+        elif not producer.active:
+            errors.append(
+                RowError(
+                    row=row.number,
+                    field="registration_number",
+                    reason=f"{row.producer.registration_number or producer.name} belongs to "
+                    f"producer {producer.id}, which was deregistered",
+                )
+            )
+            results.append(RowResult(row=row.number, status="rejected"))
+            continue
         elif (producer.name, producer.legal_form) != (row.producer.name, row.producer.legal_form):
             errors.append(
                 RowError(
@@ -431,7 +442,7 @@ async def import_products_csv(
                 f"{report.unchanged} unchanged, {report.rejected} rejected",
             )
             return report
-    except (ImportRefused, csv.Error) as exc:
+    except (ImportRefused, csv.Error, domain.RuleViolation) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:
         raise HTTPException(

@@ -95,9 +95,9 @@ def _scope_clause(q: Query, scope: Scope | None, alias: str, producer_column: st
         units = sorted(scope.units)
         # A 2025 unit also covers the old communes that (wholly or partly) went into it.
         q.add(
-            f"({alias}.commune_code = ANY({{}}::text[]) OR {alias}.district_code = ANY({{}}::text[])"
-            f" OR {alias}.commune_code IN (SELECT old_code FROM admin_unit_successions"
-            " WHERE new_code = ANY({}::text[])))",
+            f"({alias}.commune_code = ANY(ARRAY(SELECT unnest({{}}::text[]) UNION"
+            " SELECT old_code FROM admin_unit_successions WHERE new_code = ANY({}::text[])))"
+            f" OR {alias}.district_code = ANY({{}}::text[]))",
             units,
             units,
             units,
@@ -120,12 +120,15 @@ async def _page(
     limit: int,
     id_column: str,
     count_from: str,
+    page_from: str | None = None,
 ) -> Page:
+    """A keyset page and the filtered total. ``count_from`` joins only what the filters need
+    (the count dominates a page's cost); ``page_from`` adds what the rows show."""
     total = await conn.fetchval(f"SELECT count(*) {count_from}{q.sql}", *q.args)
     order = sort.page(q, after, id_column)
     rows = await conn.fetch(
-        f"{select}, ({sort.expression})::text AS sort_value {count_from}{q.sql}{order}"
-        f" LIMIT {int(limit)}",
+        f"{select}, ({sort.expression})::text AS sort_value {page_from or count_from}{q.sql}"
+        f"{order} LIMIT {int(limit)}",
         *q.args,
     )
     return Page(rows, total, [(r["sort_value"], r["id"]) for r in rows])
@@ -293,10 +296,11 @@ def _unit_clause(q: Query, f_commune: str | None, f_district: str | None, alias:
     if f_district is not None:
         q.add(f"{alias}.district_code = {{}}", f_district)
     if f_commune is not None:
-        # A 2025 unit also covers the old communes that (wholly or partly) went into it.
+        # A 2025 unit also covers the old communes that (wholly or partly) went into it; the
+        # codes are computed first so that the commune index can be used.
         q.add(
-            f"({alias}.commune_code = {{}} OR {alias}.commune_code IN"
-            " (SELECT old_code FROM admin_unit_successions WHERE new_code = {}))",
+            f"{alias}.commune_code = ANY(ARRAY(SELECT {{}}::text UNION"
+            " SELECT old_code FROM admin_unit_successions WHERE new_code = {}))",
             f_commune,
             f_commune,
         )
@@ -522,6 +526,39 @@ async def product_by_code(conn: Conn, code: str) -> Product | None:
     return product_of(row) if row else None
 
 
+@dataclass(frozen=True)
+class PublicView:
+    product: Product
+    producer_legal_form: LegalForm
+    producer_name: str
+    commune_name: str
+    certificates: list[Certificate]
+
+
+async def public_view(pool: asyncpg.Pool, code: str) -> PublicView | None:
+    """What the public lookup shows, in two queries on one connection (no personal data is
+    read: the producer's name is dropped by the caller for households)."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_PRODUCT}, pr.legal_form AS producer_legal_form,"
+            " pr.name AS producer_name, u.name AS commune_name"
+            " FROM products p JOIN producers pr ON pr.id = p.producer_id"
+            " JOIN admin_units u ON u.code = p.commune_code AND u.valid_from = p.commune_valid_from"
+            " WHERE p.public_code = $1",
+            code,
+        )
+        if row is None:
+            return None
+        history = await certificates_of(conn, row["id"])
+    return PublicView(
+        product_of(row),
+        LegalForm(row["producer_legal_form"]),
+        row["producer_name"],
+        row["commune_name"],
+        history,
+    )
+
+
 async def products_by_key(
     conn: Conn, keys: Sequence[tuple[UUID, str]]
 ) -> dict[tuple[UUID, str], Product]:
@@ -613,7 +650,12 @@ async def list_products(
         q.add("p.registered_on >= make_date({}, 1, 1)", f.year)
         q.add("p.registered_on < make_date({} + 1, 1, 1)", f.year)
     if f.q:
-        escaped = key_of(unicodedata.normalize("NFC", f.q)).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = (
+            key_of(unicodedata.normalize("NFC", f.q))
+            .replace("\\", "\\\\")
+            .replace("%", "\\%")
+            .replace("_", "\\_")
+        )
         q.add("p.name_key LIKE '%' || {} || '%'", escaped)
     if not f.include_deregistered:
         q.where.append("p.deregistered_at IS NULL")
@@ -622,6 +664,7 @@ async def list_products(
         " p.star, p.certificate_number, p.certificate_until, u.name AS commune_name,"
         f" {status_sql} AS certificate_status"
     )
+    producers_join = " JOIN producers pr ON pr.id = p.producer_id"
     return await _page(
         conn,
         select,
@@ -630,8 +673,10 @@ async def list_products(
         after,
         limit,
         "p.id",
-        "FROM products p JOIN producers pr ON pr.id = p.producer_id"
-        " JOIN admin_units u ON u.code = p.commune_code AND u.valid_from = p.commune_valid_from",
+        "FROM products p" + (producers_join if f.legal_form is not None else ""),
+        "FROM products p"
+        + producers_join
+        + " JOIN admin_units u ON u.code = p.commune_code AND u.valid_from = p.commune_valid_from",
     )
 
 
