@@ -43,6 +43,17 @@ up() {
   mkdir -p "$RUN" "$LOGS"
   "$ROOT/deploy/kafka.sh" start
   "$ROOT/.venv/bin/python" -m ocop_runtime.kafka_security setup "127.0.0.1:${OCOP_KAFKA_PORT:-9092}"
+  # One Kafka principal per consuming agency; its client settings are kept under .ocop/.
+  mkdir -p "$STATE/kafka-agencies"
+  for agency in ${OCOP_KAFKA_AGENCIES:-so-cong-thuong so-y-te}; do
+    local settings="$STATE/kafka-agencies/$agency.properties" password=""
+    # Re-applied on every start with the password it was given, so a wiped broker gets it back.
+    [ -s "$settings" ] && password=$(sed -n 's/^sasl.password=//p' "$settings")
+    (umask 077; OCOP_AGENCY_PASSWORD=$password "$ROOT/.venv/bin/ocop" agency add "$agency" \
+      --bootstrap "127.0.0.1:${OCOP_KAFKA_PORT:-9092}" >"$settings.new" && mv "$settings.new" "$settings") \
+      || die "could not create the Kafka principal of agency $agency"
+    say "agency $agency: Kafka client settings in $settings"
+  done
   if [ -z "${OCOP_DATABASE_URL:-}" ]; then "$ROOT/deploy/postgres.sh" start; fi
   # The development token issuer: a signing key and its JWKS under .ocop/idp (ocop token).
   OCOP_STATE_DIR=$STATE "$ROOT/.venv/bin/python" -m ocop_runtime.devidp >/dev/null

@@ -16,6 +16,7 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.core.result import Ok
 
 from ocop_evaluation.app import create_app as create_evaluation
 from ocop_evaluation.settings import EvaluationSettings
@@ -43,7 +44,9 @@ def fuzz(document: dict[str, Any], url: str, headers: dict[str, str]) -> tuple[i
     schema = schemathesis.openapi.from_dict(document)
     tried = 0
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    results = list(schema.get_all_operations())
+    operations = [r.ok() for r in results if isinstance(r, Ok)]
+    assert len(operations) == len(results), "schemathesis could not read some operations"
     for operation, mode in itertools.product(operations, schemathesis.GenerationMode):
 
         @settings(
@@ -57,7 +60,7 @@ def fuzz(document: dict[str, Any], url: str, headers: dict[str, str]) -> tuple[i
         @given(case=operation.as_strategy(generation_mode=mode))
         def call(case: schemathesis.Case) -> None:
             nonlocal tried
-            response = case.call(base_url=url, headers={**(case.headers or {}), **headers})
+            response = case.call(base_url=url, headers={**dict(case.headers or {}), **headers})
             tried += 1
             if response.status_code >= 500:
                 failures.append(

@@ -424,6 +424,8 @@ async def test_a_bad_command_is_rejected_on_its_key_and_a_repeated_one_has_one_e
         assert (await client.get(f"/producers/{bad_id}")).status_code == 404
         assert (await client.get(f"/producers/{good_id}")).status_code == 200
         registered = await published(kafka_bootstrap, topics.REGISTRY_PRODUCERS, str(good_id))
+        trail = (await client.get("/audit", params={"aggregate_id": str(good_id)})).json()
+        refused = (await client.get("/audit", params={"aggregate_id": str(bad_id)})).json()
 
     rejected = [json.loads(r.value) for r in answers if r.key == str(bad_id).encode()]
     assert rejected[0]["command_id"] == bad_ce
@@ -431,6 +433,11 @@ async def test_a_bad_command_is_rejected_on_its_key_and_a_repeated_one_has_one_e
     accepted = [json.loads(r.value) for r in answers if r.key == str(good_id).encode()]
     assert sorted(a["duplicate"] for a in accepted) == [False, True]
     assert len(registered) == 1
+    assert sorted(e["outcome"] for e in trail["items"]) == ["created", "repeat"]
+    assert {(e["channel"], e["origin"], e["command"]) for e in trail["items"]} == {
+        ("kafka", "/tests", "RegisterProducer")
+    }
+    assert [e["outcome"] for e in refused["items"]] == ["refused"]
 
 
 async def test_importing_2000_products_reports_row_errors_writes_no_partial_row_and_is_idempotent(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -14,7 +16,7 @@ def test_schema_and_consumer_group_default_to_the_service_name() -> None:
     assert settings.consumer_group == "ocop.trade"
 
 
-PRODUCTION_ISSUER = {
+PRODUCTION_ISSUER: dict[str, Any] = {
     "oidc_issuer": "https://id.hanoi.gov.vn/realms/ocop",
     "oidc_jwks_url": "https://id.hanoi.gov.vn/realms/ocop/protocol/openid-connect/certs",
     "kafka_sasl_password": "kafka-secret-from-vault",
@@ -45,7 +47,7 @@ def test_production_refuses_a_development_database_password() -> None:
         {"oidc_jwks_url": PRODUCTION_ISSUER["oidc_jwks_url"]},
     ],
 )
-def test_production_refuses_the_development_token_issuer(issuer: dict[str, str]) -> None:
+def test_production_refuses_the_development_token_issuer(issuer: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="development token issuer"):
         ServiceSettings(
             service="trade",
@@ -57,7 +59,10 @@ def test_production_refuses_the_development_token_issuer(issuer: dict[str, str])
 
 
 def test_production_refuses_the_development_kafka_password() -> None:
-    values = {**PRODUCTION_ISSUER, "database_url": "postgresql://t:s3cret@db:5432/ocop"}
+    values: dict[str, Any] = {
+        **PRODUCTION_ISSUER,
+        "database_url": "postgresql://t:s3cret@db:5432/ocop",
+    }
     with pytest.raises(ValidationError, match="OCOP_KAFKA_SASL_PASSWORD"):
         ServiceSettings(service="trade", env="production", **{**values, "kafka_sasl_password": ""})
     plain = ServiceSettings(
