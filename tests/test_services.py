@@ -65,7 +65,15 @@ SERVICES = [
         "evaluation",
         EvaluationSettings,
         create_evaluation,
-        subscribes=frozenset({topics.REGISTRY_PRODUCERS}),
+        subscribes=frozenset(
+            {
+                topics.REGISTRY_PRODUCERS,
+                topics.REGISTRY_PRODUCTS,
+                topics.REGISTRY_APPLICATIONS,
+                topics.INSPECTION_FINDINGS,
+            }
+        ),
+        publishes=frozenset({topics.EVALUATION_RESULTS, topics.EVALUATION_CERTIFICATES}),
     ),
     Service(
         "trade", TradeSettings, create_trade, subscribes=frozenset({topics.EVALUATION_CERTIFICATES})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +57,8 @@ class ServiceSpec:
     # Run after the migrations, before consuming or serving: e.g. loading reference data
     # shipped with the service. Each must be idempotent (every replica runs it at start-up).
     on_migrated: Sequence[Callable[[asyncpg.Pool], Awaitable[None]]] = ()
+    # Long-running tasks (schedulers) started once the service is ready, cancelled at shutdown.
+    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
 
 
 @dataclass
@@ -194,6 +196,9 @@ def create_service_app(
             app.state.ctx = ServiceContext(
                 settings, spec, metrics, pool, producer, broker, relay, consumer
             )
+            for work in spec.background:
+                task = asyncio.create_task(work(app.state.ctx), name=f"{spec.name} background")
+                stack.push_async_callback(_cancel, task)
             log.info("%s: ready on %s:%s", spec.name, settings.http_host, settings.http_port)
         except BaseException:
             await stack.aclose()
@@ -267,6 +272,12 @@ def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
         return asyncapi_document(ctx.broker, spec)
 
     return router
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _check_postgres(ctx: ServiceContext) -> str:

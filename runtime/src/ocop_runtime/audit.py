@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from opentelemetry import trace
 from pydantic import BaseModel
 
 from ocop_runtime.auth import Principal, Role, require
+from ocop_runtime.db import transaction
 
 Channel = Literal["http", "kafka"]
 
@@ -117,3 +120,53 @@ def audit_router() -> APIRouter:
         return AuditPage(items=items, next_cursor=items[-1].id if len(items) == limit else None)
 
     return router
+
+
+@dataclass
+class Outcome:
+    """What the audit row says about a command: set by the route inside ``audited``."""
+
+    aggregate_id: object = None
+    result: str = "accepted"
+
+
+Refusal = tuple[int, str, str]  # HTTP status, field, reason
+
+
+@contextlib.asynccontextmanager
+async def audited(
+    pool: asyncpg.Pool,
+    name: str,
+    who: Principal,
+    refusal: Callable[[Exception], Refusal | None],
+    aggregate_id: object = None,
+) -> AsyncIterator[tuple[asyncpg.Connection, Outcome]]:
+    """One use case in one transaction with its audit row. An exception that ``refusal``
+    recognises is a user's mistake: it is audited (in its own transaction, as nothing else is
+    kept) and answered with its 4xx, the field and the reason."""
+    outcome = Outcome(aggregate_id)
+    actor = Actor.of(who)
+    try:
+        async with transaction(pool, name) as conn:
+            yield conn, outcome
+            await record(
+                conn, actor, name, aggregate_id=outcome.aggregate_id, outcome=outcome.result
+            )
+    except HTTPException:
+        raise
+    except Exception as exc:
+        refused = refusal(exc)
+        if refused is None:
+            raise
+        status, field, reason = refused
+        await record(
+            pool,
+            actor,
+            name,
+            aggregate_id=outcome.aggregate_id,
+            outcome="refused",
+            detail=f"{field}: {reason}",
+        )
+        raise HTTPException(
+            status, detail=[{"loc": ["body", field], "msg": reason, "type": "rule_violation"}]
+        ) from exc

@@ -11,8 +11,10 @@ from ocop_contracts.events.evaluation import (
     Level,
     ProductCertified,
     ProductNotRecognised,
+    ProductScored,
     RevocationGround,
 )
+from ocop_contracts.events.inspection import RevocationRecommended
 from ocop_contracts.events.registry import (
     ApplicationKind,
     ApplicationSubmitted,
@@ -48,6 +50,8 @@ __all__ = [
     "ProductDeregistered",
     "ProductNotRecognised",
     "ProductRegistered",
+    "ProductScored",
     "ProductUpdated",
     "RevocationGround",
+    "RevocationRecommended",
 ]

@@ -67,6 +67,34 @@ class ProductNotRecognised(
     decided_at: datetime
 
 
+class ProductScored(
+    Event,
+    service="evaluation",
+    topic=EVALUATION_RESULTS,
+    name="ProductScored",
+    key="product_id",
+):
+    """A council's result for an application in a closed round, and what it means at that
+    level (certify, forward, nominate for 5★, not recognised)."""
+
+    application_id: UUID
+    product_id: UUID
+    round_id: UUID
+    level: Level
+    score: float = Field(ge=0, le=100)
+    parts: dict[str, float] = Field(description="Average points per part: A, B, C.")
+    band: int = Field(ge=1, le=5)
+    star: int | None = Field(default=None, description="Star after the mandatory criteria.")
+    outcome: str = Field(description="certify, forward, nominate, keep_lower_star, not_recognised")
+    outcome_star: int | None = None
+    forwarded_to: Level | None = None
+    rulebook: str
+    rulebook_version: int
+    flags: list[str] = Field(default_factory=list, description="Integrity flags, resolved.")
+    reasons: list[str] = Field(default_factory=list)
+    scored_at: datetime
+
+
 class _CertificateIssued(Event):
     """A certificate granted by a recognition decision, valid 36 months from signing."""
 

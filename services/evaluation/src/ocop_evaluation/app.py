@@ -3,28 +3,57 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from ocop_contracts.events import evaluation as published
 from ocop_evaluation import api
 from ocop_evaluation.handlers import build_routes
+from ocop_evaluation.scheduler import expiry_scheduler
 from ocop_evaluation.settings import EvaluationSettings
+from ocop_evaluation.usecases import Evaluation
 from ocop_runtime.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def service_spec() -> ServiceSpec:
+def service_spec(
+    evaluation: Evaluation | None = None, scheduler_seconds: float = 60.0
+) -> ServiceSpec:
+    ev = evaluation or Evaluation()
     return ServiceSpec(
         name="evaluation",
         title="ocop evaluation",
         description="Councils, score sheets, star classes and certificates of Hanoi's OCOP programme.",
         migrations=MIGRATIONS,
-        routes=build_routes(),
-        publishes=(),
-        routers=(api.router,),
+        routes=build_routes(ev),
+        publishes=(
+            published.ApplicationAccepted,
+            published.ProductScored,
+            published.ProductNotRecognised,
+            published.ProductCertified,
+            published.CertificateReevaluated,
+            published.CertificateUpgraded,
+            published.CertificateExpiring,
+            published.CertificateExpired,
+            published.CertificateRevoked,
+        ),
+        routers=(
+            api.router,
+            api.rounds_router,
+            api.certificates_router,
+            api.clock_router,
+        ),
+        background=(expiry_scheduler(ev, scheduler_seconds),),
     )
 
 
-def create_app(settings: EvaluationSettings) -> FastAPI:
-    return create_service_app(settings, service_spec())
+def create_app(settings: EvaluationSettings, **options: Any) -> FastAPI:
+    """``options`` go to :func:`create_service_app` (tests pass a relay factory)."""
+    evaluation = Evaluation(clock_may_move=settings.env != "production")
+    app = create_service_app(
+        settings, service_spec(evaluation, settings.scheduler_seconds), **options
+    )
+    app.state.evaluation = evaluation
+    return app

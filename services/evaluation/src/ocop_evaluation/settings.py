@@ -1,3 +1,7 @@
+"""Settings of the evaluation service."""
+
+from __future__ import annotations
+
 from pydantic import Field, SecretStr
 
 from ocop_runtime.settings import ServiceSettings
@@ -10,4 +14,7 @@ class EvaluationSettings(ServiceSettings):
     http_port: int = Field(default=8002, ge=1, le=65535)
     database_url: SecretStr = SecretStr(
         "postgresql://ocop_evaluation:ocop-dev-evaluation@127.0.0.1:5432/ocop"
+    )
+    scheduler_seconds: float = Field(
+        default=60.0, gt=0, description="How often the expiry scheduler sweeps."
     )

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -36,7 +34,6 @@ from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
 from ocop_runtime.audit import Actor
 from ocop_runtime.auth import EVERY_ROLE, Principal, Role, require
-from ocop_runtime.db import transaction
 
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 COMMUNE = r"^[0-9]{5}$"
@@ -57,51 +54,27 @@ def _problem(code: int, field: str, reason: str, where: str = "body") -> HTTPExc
     )
 
 
-@dataclass
-class Outcome:
-    """What the audit row says about the command: set by the route inside ``use_case``."""
-
-    aggregate_id: object = None
-    result: str = "accepted"
-
-
-@asynccontextmanager
-async def use_case(
-    ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
-) -> AsyncIterator[tuple[asyncpg.Connection, Outcome]]:
-    """One transaction with its audit row; the registry's refusals become 4xx with the field
-    and the reason, and are audited too (in their own transaction: nothing else is kept)."""
-    outcome = Outcome(aggregate_id)
-    actor = Actor.of(who)
-    try:
-        async with transaction(ctx.pool, name) as conn:
-            yield conn, outcome
-            await audit.record(
-                conn, actor, name, aggregate_id=outcome.aggregate_id, outcome=outcome.result
-            )
-    except (domain.RuleViolation, Conflict, Forbidden, NotFound) as exc:
-        code = {
-            Conflict: status.HTTP_409_CONFLICT,
-            Forbidden: status.HTTP_403_FORBIDDEN,
-            NotFound: status.HTTP_404_NOT_FOUND,
-        }.get(type(exc), status.HTTP_422_UNPROCESSABLE_CONTENT)
-        await audit.record(
-            ctx.pool,
-            actor,
-            name,
-            aggregate_id=outcome.aggregate_id,
-            outcome="refused",
-            detail=str(exc),
-        )
-        if isinstance(exc, NotFound):
-            raise HTTPException(code, str(exc)) from exc
-        raise _problem(code, exc.field, exc.reason) from exc
-    except asyncpg.UniqueViolationError as exc:
+def _refusal(exc: Exception) -> audit.Refusal | None:
+    """The registry's refusals as HTTP answers: rules 422, duplicates 409, scope 403, 404."""
+    if isinstance(exc, domain.RuleViolation):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT, exc.field, exc.reason
+    if isinstance(exc, Conflict):
+        return status.HTTP_409_CONFLICT, exc.field, exc.reason
+    if isinstance(exc, Forbidden):
+        return status.HTTP_403_FORBIDDEN, exc.field, exc.reason
+    if isinstance(exc, NotFound):
+        return status.HTTP_404_NOT_FOUND, "id", str(exc)
+    if isinstance(exc, asyncpg.UniqueViolationError):
         # Two requests raced for the same business key; the loser learns it like a duplicate.
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"already registered by a concurrent request ({exc.constraint_name})",
-        ) from exc
+        return status.HTTP_409_CONFLICT, "id", "already registered by a concurrent request"
+    return None
+
+
+def use_case(
+    ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
+) -> contextlib.AbstractAsyncContextManager[tuple[asyncpg.Connection, audit.Outcome]]:
+    """One audited transaction; the registry's refusals become 4xx with field and reason."""
+    return audit.audited(ctx.pool, name, who, _refusal, aggregate_id)
 
 
 NO_ONE = UUID(int=0)

@@ -1,0 +1,250 @@
+"""Registry and evaluation together on the real broker and database: a submitted application
+is scored by a three-member council, certified, and the public lookup shows it; the evaluation
+clock moves 35 months (expiring) and 36 (expired); inspection's recommendation leads to a
+revocation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from ocop_contracts.events import RevocationRecommended
+from ocop_evaluation import domain
+from ocop_runtime.auth import Role
+from ocop_runtime.testing import bearer, running, wait_until
+from tests.flow import evaluation_app, registry_app, send_event
+from tests.test_registry import FIRST_TIME_FOOD, evidence, lookup, producer, product
+
+MEMBERS = ["hoi-dong-1", "hoi-dong-2", "hoi-dong-3"]
+
+
+def sheet_points(product_set: str, day: date, share: Decimal) -> dict[str, str]:
+    sheet = domain.score_sheet(product_set, day)
+    return {c.id: str(c.max_points * share) for c in sheet.criteria}
+
+
+async def only_ours(evaluation: Any, round_id: str, app_id: str) -> None:
+    """Other tests' applications on the shared topics joined this round too: return them."""
+    for entry in (await evaluation.get(f"/rounds/{round_id}/entries")).json():
+        if entry["application_id"] != app_id:
+            returned = await evaluation.post(
+                f"/rounds/{round_id}/entries/{entry['application_id']}/return",
+                json={"reasons": ["not part of this test's round"]},
+            )
+            assert returned.status_code == 200, returned.text
+
+
+async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_revoked(
+    make_settings: Any, kafka_bootstrap: str
+) -> None:
+    async with (
+        running(registry_app(make_settings)) as registry,
+        running(evaluation_app(make_settings)) as evaluation,
+    ):
+        owner = await producer(registry)
+        item = await product(registry, owner["id"])
+        today = (await evaluation.get("/clock")).json()["now"][:10]
+        year = int(today[:4])
+        opened = await evaluation.post(
+            "/rounds", json={"year": year, "level": "city", "name": f"Thành phố {year}"}
+        )
+        assert opened.status_code == 201, opened.text
+        round_id = opened.json()["id"]
+        council = await evaluation.put(
+            f"/rounds/{round_id}/council",
+            json={
+                "members": [
+                    {
+                        "member_id": m,
+                        "name": f"Thành viên {i}",
+                        "role": "chair" if i == 0 else "member",
+                        "unit_code": "00008",
+                    }
+                    for i, m in enumerate(MEMBERS)
+                ]
+            },
+        )
+        assert council.status_code == 200, council.text
+
+        draft = await registry.post(
+            "/applications",
+            json={
+                "product_id": item["id"],
+                "kind": "first_time",
+                "self_assessment_score": 82,
+                "documents": [evidence(k) for k in FIRST_TIME_FOOD],
+            },
+        )
+        app_id = draft.json()["id"]
+        assert (await registry.post(f"/applications/{app_id}/submission")).status_code == 200
+
+        async def accepted() -> bool:
+            a = (await registry.get(f"/applications/{app_id}")).json()
+            return bool(a["status"] == "accepted")
+
+        await wait_until(accepted, timeout_seconds=60, what="evaluation to accept the application")
+
+        await only_ours(evaluation, round_id, app_id)
+        points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.8"))
+        over = {**points, next(iter(points)): "999"}
+        refused = await evaluation.put(
+            f"/rounds/{round_id}/sheets/{app_id}",
+            json={"points": over},
+            headers=bearer(Role.COUNCIL_MEMBER, subject=MEMBERS[0]),
+        )
+        assert refused.status_code == 422 and "maximum" in refused.text
+        stranger = await evaluation.put(
+            f"/rounds/{round_id}/sheets/{app_id}",
+            json={"points": points},
+            headers=bearer(Role.COUNCIL_MEMBER, subject="not-on-the-council"),
+        )
+        assert stranger.status_code == 403
+        early = await evaluation.post(f"/rounds/{round_id}/closure", json={})
+        assert early.status_code == 422 and "lack sheets" in early.text
+        for member in MEMBERS:
+            handed = await evaluation.put(
+                f"/rounds/{round_id}/sheets/{app_id}",
+                json={"points": points},
+                headers=bearer(Role.COUNCIL_MEMBER, subject=member),
+            )
+            assert handed.status_code == 200, handed.text
+        review = (await evaluation.get(f"/rounds/{round_id}/review")).json()
+        assert review == {"flags": [], "missing": []}
+        closed = await evaluation.post(f"/rounds/{round_id}/closure", json={})
+        assert closed.status_code == 200, closed.text
+        [entry] = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+        assert entry["result"]["outcome"] == "certify" and entry["result"]["star"] == 4
+        decided = await evaluation.post(
+            f"/rounds/{round_id}/decision",
+            json={"decision_number": "1147/QĐ-UBND", "decision_date": today},
+        )
+        assert decided.status_code == 200, decided.text
+
+        async def certified() -> dict[str, Any] | None:
+            shown = await lookup(registry, item["public_code"])
+            return shown if shown["star"] == 4 else None
+
+        shown = await wait_until(certified, timeout_seconds=60, what="the 4★ in the lookup")
+        assert shown["status"] == "valid"
+        [certificate] = (
+            await evaluation.get("/certificates", params={"product_id": item["id"]})
+        ).json()["items"]
+        assert shown["certificate_number"] == certificate["number"]
+        assert (await registry.get(f"/applications/{app_id}")).json()["status"] == "certified"
+
+        moved = await evaluation.post("/clock", json={"advance_days": 35 * 30 + 10})
+        day = date.fromisoformat(moved.json()["now"][:10])
+        sweep = (await evaluation.post("/scheduler/run")).json()
+        assert sweep["notices"] >= 1 and sweep["expired"] == 0
+        assert (await evaluation.post("/scheduler/run")).json() == {"notices": 0, "expired": 0}
+        radar = (await evaluation.get("/certificates/expiring", params={"within_days": 90})).json()
+        assert certificate["id"] in [c["id"] for c in radar["items"]]
+        assert (await lookup(registry, item["public_code"], day))["status"] == "expiring"
+
+        moved = await evaluation.post("/clock", json={"advance_days": 40})
+        day = date.fromisoformat(moved.json()["now"][:10])
+        assert (await evaluation.post("/scheduler/run")).json()["expired"] == 1
+
+        async def expired() -> dict[str, Any] | None:
+            now = await lookup(registry, item["public_code"], day)
+            return now if now["status"] == "expired" else None
+
+        await wait_until(expired, timeout_seconds=60, what="the expiry in the lookup")
+
+
+async def test_inspections_recommendation_leads_to_a_revocation_shown_in_the_lookup(
+    make_settings: Any, kafka_bootstrap: str
+) -> None:
+    async with (
+        running(registry_app(make_settings)) as registry,
+        running(evaluation_app(make_settings)) as evaluation,
+    ):
+        owner = await producer(registry)
+        item = await product(registry, owner["id"])
+        today = (await evaluation.get("/clock")).json()["now"][:10]
+        round_id = (
+            await evaluation.post(
+                "/rounds", json={"year": int(today[:4]), "level": "city", "name": "Thành phố"}
+            )
+        ).json()["id"]
+        await evaluation.put(
+            f"/rounds/{round_id}/council",
+            json={
+                "members": [
+                    {"member_id": m, "name": m, "role": "chair" if i == 0 else "member"}
+                    for i, m in enumerate(MEMBERS)
+                ]
+            },
+        )
+        app_id = (
+            await registry.post(
+                "/applications",
+                json={
+                    "product_id": item["id"],
+                    "kind": "first_time",
+                    "self_assessment_score": 60,
+                    "documents": [evidence(k) for k in FIRST_TIME_FOOD],
+                },
+            )
+        ).json()["id"]
+        await registry.post(f"/applications/{app_id}/submission")
+
+        async def entered() -> bool:
+            rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+            return any(r["application_id"] == app_id for r in rows)
+
+        await wait_until(entered, timeout_seconds=60, what="the entry")
+        await only_ours(evaluation, round_id, app_id)
+        points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.6"))
+        for member in MEMBERS:
+            await evaluation.put(
+                f"/rounds/{round_id}/sheets/{app_id}",
+                json={"points": points},
+                headers=bearer(Role.COUNCIL_MEMBER, subject=member),
+            )
+        assert (await evaluation.post(f"/rounds/{round_id}/closure", json={})).status_code == 200
+        decided = await evaluation.post(
+            f"/rounds/{round_id}/decision",
+            json={"decision_number": "99/QĐ-UBND", "decision_date": today},
+        )
+        assert decided.status_code == 200, decided.text
+
+        async def certified() -> bool:
+            return bool((await lookup(registry, item["public_code"]))["star"] == 3)
+
+        await wait_until(certified, timeout_seconds=60, what="the 3★ in the lookup")
+        recommendation = RevocationRecommended(
+            recommendation_id=uuid4(),
+            product_id=UUID(item["id"]),
+            grounds=["food_safety_breach"],
+            findings=["Mẫu kiểm nghiệm vượt ngưỡng vi sinh"],
+            recommended_at=datetime.now(UTC),
+        )
+        await send_event(kafka_bootstrap, recommendation)
+
+        async def pending() -> list[Any] | None:
+            found = (await evaluation.get("/revocation-recommendations")).json()
+            return [r for r in found if r["id"] == str(recommendation.recommendation_id)] or None
+
+        await wait_until(pending, timeout_seconds=60, what="the recommendation")
+        revoked = await evaluation.post(
+            f"/revocation-recommendations/{recommendation.recommendation_id}/decision",
+            json={"revoke": True, "decision_number": "120/QĐ-UBND", "decision_date": today},
+        )
+        assert revoked.status_code == 200, revoked.text
+
+        async def shown_revoked() -> bool:
+            return bool((await lookup(registry, item["public_code"]))["status"] == "revoked")
+
+        await wait_until(shown_revoked, timeout_seconds=60, what="the revocation in the lookup")
+        again = await evaluation.post(
+            f"/revocation-recommendations/{recommendation.recommendation_id}/decision",
+            json={"revoke": True, "decision_number": "121/QĐ-UBND", "decision_date": today},
+        )
+        assert again.status_code == 409
+        history = (await evaluation.get(f"/products/{item['id']}/history")).json()
+        assert [c["state"] for c in history["certificates"]] == ["revoked"]
+        assert history["applications"][0]["status"] == "certified"
+        assert history["certificates"][0]["decision_date"] == today
