@@ -39,6 +39,7 @@ LOCAL = {R.CITY_OFFICE, R.COMMUNE_OFFICER}
 OWNERS = {R.CITY_OFFICE, R.COMMUNE_OFFICER, R.PRODUCER}
 READERS = OWNERS | {R.AGENCY}
 ANYONE = set(R)
+COUNCIL = {R.CITY_OFFICE, R.COUNCIL_MEMBER}
 PUBLIC: None = None
 
 # The role table of docs/SECURITY.md, route by route. PUBLIC: no token needed.
@@ -68,7 +69,27 @@ EXPECTED: dict[str, dict[tuple[str, str], set[Role] | None]] = {
         ("get", "/public/products/{code}"): PUBLIC,
         ("get", "/public/products/{code}/qr.svg"): PUBLIC,
     },
-    "evaluation": {("get", "/producers/{producer_id}"): {R.CITY_OFFICE, R.COUNCIL_MEMBER}},
+    "evaluation": {
+        ("get", "/producers/{producer_id}"): COUNCIL,
+        ("post", "/rounds"): OFFICE,
+        ("get", "/rounds"): COUNCIL,
+        ("put", "/rounds/{round_id}/council"): OFFICE,
+        ("get", "/rounds/{round_id}/entries"): COUNCIL,
+        ("post", "/rounds/{round_id}/entries/{application_id}/return"): OFFICE,
+        ("put", "/rounds/{round_id}/sheets/{application_id}"): {R.COUNCIL_MEMBER},
+        ("get", "/rounds/{round_id}/review"): COUNCIL,
+        ("post", "/rounds/{round_id}/closure"): OFFICE,
+        ("post", "/rounds/{round_id}/decision"): OFFICE,
+        ("get", "/certificates"): COUNCIL,
+        ("get", "/certificates/expiring"): COUNCIL,
+        ("post", "/certificates/{certificate_id}/revocation"): OFFICE,
+        ("get", "/products/{product_id}/history"): COUNCIL,
+        ("get", "/revocation-recommendations"): OFFICE,
+        ("post", "/revocation-recommendations/{recommendation_id}/decision"): OFFICE,
+        ("get", "/clock"): OFFICE,
+        ("post", "/clock"): OFFICE,
+        ("post", "/scheduler/run"): OFFICE,
+    },
     "trade": {},
     "inspection": {},
 }
@@ -92,6 +113,9 @@ def _url(path: str) -> str:
         path.replace("{producer_id}", str(uuid4()))
         .replace("{product_id}", str(uuid4()))
         .replace("{application_id}", str(uuid4()))
+        .replace("{round_id}", str(uuid4()))
+        .replace("{certificate_id}", str(uuid4()))
+        .replace("{recommendation_id}", str(uuid4()))
         .replace("{code}", "01-00004-0001-2025")
     )
 
