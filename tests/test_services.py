@@ -71,9 +71,16 @@ SERVICES = [
                 topics.REGISTRY_PRODUCTS,
                 topics.REGISTRY_APPLICATIONS,
                 topics.INSPECTION_FINDINGS,
+                topics.commands("evaluation"),
             }
         ),
-        publishes=frozenset({topics.EVALUATION_RESULTS, topics.EVALUATION_CERTIFICATES}),
+        publishes=frozenset(
+            {
+                topics.EVALUATION_RESULTS,
+                topics.EVALUATION_CERTIFICATES,
+                topics.replies("evaluation"),
+            }
+        ),
     ),
     Service(
         "trade", TradeSettings, create_trade, subscribes=frozenset({topics.EVALUATION_CERTIFICATES})

@@ -1,6 +1,14 @@
 """Commands services accept from other agencies' systems on ``ocop.<service>.commands.v1``,
 and their replies on ``ocop.<service>.replies.v1``, one module per accepting service."""
 
+from ocop_contracts.commands.evaluation import (
+    CloseRound,
+    EvaluationCommandAccepted,
+    EvaluationCommandRejected,
+    OpenRound,
+    RecordDecision,
+    SubmitScoreSheet,
+)
 from ocop_contracts.commands.registry import (
     RegisterProducer,
     RegisterProduct,
@@ -10,9 +18,15 @@ from ocop_contracts.commands.registry import (
 )
 
 __all__ = [
+    "CloseRound",
+    "EvaluationCommandAccepted",
+    "EvaluationCommandRejected",
+    "OpenRound",
+    "RecordDecision",
     "RegisterProducer",
     "RegisterProduct",
     "RegistryCommandAccepted",
     "RegistryCommandRejected",
     "SubmitApplication",
+    "SubmitScoreSheet",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ocop_contracts.commands import EvaluationCommandAccepted, EvaluationCommandRejected
 from ocop_contracts.events import evaluation as published
 from ocop_evaluation import api
 from ocop_evaluation.handlers import build_routes
@@ -29,6 +30,8 @@ def service_spec(
         migrations=MIGRATIONS,
         routes=build_routes(ev),
         publishes=(
+            EvaluationCommandAccepted,
+            EvaluationCommandRejected,
             published.ApplicationAccepted,
             published.ProductScored,
             published.ProductNotRecognised,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import asyncpg
 
+from ocop_contracts import Event
+from ocop_contracts.commands import evaluation as cmd
 from ocop_contracts.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
@@ -13,9 +18,18 @@ from ocop_contracts.events import (
     ProductUpdated,
     RevocationRecommended,
 )
-from ocop_evaluation import usecases
+from ocop_evaluation import domain, store, usecases
 from ocop_evaluation.usecases import Evaluation
+from ocop_runtime import commands
 from ocop_runtime.consumer import Delivery, EventRoutes
+
+
+def _refusal(exc: Exception) -> tuple[str, str] | None:
+    if isinstance(exc, (domain.RuleViolation, usecases.Refused)):
+        return exc.field, exc.reason
+    if isinstance(exc, usecases.NotFound):
+        return "round_id", str(exc)
+    return None
 
 
 def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
@@ -73,6 +87,78 @@ def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
         conn: asyncpg.Connection, event: ApplicationWithdrawn, _: Delivery
     ) -> None:
         await ev.withdraw_application(conn, event)
+
+    async def answer(
+        command: Event, delivery: Delivery, conn: asyncpg.Connection, run: Any
+    ) -> None:
+        await commands.answer(
+            conn,
+            delivery,
+            command,
+            run,
+            service=usecases.SERVICE,
+            accepted=cmd.EvaluationCommandAccepted,
+            rejected=cmd.EvaluationCommandRejected,
+            refusal=_refusal,
+        )
+
+    @routes.on(cmd.OpenRound)
+    async def on_open_round(conn: asyncpg.Connection, command: cmd.OpenRound, d: Delivery) -> None:
+        async def run() -> bool:
+            existing = await store.get_round(conn, command.round_id)
+            if existing is not None:
+                if (existing["year"], existing["level"]) != (command.year, command.level.value):
+                    raise usecases.Refused(409, "round_id", "is a different round already")
+                return False
+            await ev.open_round(
+                conn,
+                command.year,
+                domain.Level(command.level.value),
+                command.name,
+                command.round_id,
+            )
+            return True
+
+        await answer(command, d, conn, run)
+
+    @routes.on(cmd.SubmitScoreSheet)
+    async def on_submit_score_sheet(
+        conn: asyncpg.Connection, command: cmd.SubmitScoreSheet, d: Delivery
+    ) -> None:
+        async def run() -> bool:
+            points = {k: Decimal(str(v)) for k, v in command.points.items()}
+            await ev.submit_sheet(
+                conn, command.round_id, command.application_id, command.member_id, points
+            )
+            return True
+
+        await answer(command, d, conn, run)
+
+    @routes.on(cmd.CloseRound)
+    async def on_close_round(
+        conn: asyncpg.Connection, command: cmd.CloseRound, d: Delivery
+    ) -> None:
+        async def run() -> bool:
+            current = await store.get_round(conn, command.round_id)
+            if current is not None and current["status"] in ("closed", "decided"):
+                return False
+            await ev.close_round(conn, command.round_id, command.override_reason)
+            return True
+
+        await answer(command, d, conn, run)
+
+    @routes.on(cmd.RecordDecision)
+    async def on_record_decision(
+        conn: asyncpg.Connection, command: cmd.RecordDecision, d: Delivery
+    ) -> None:
+        async def run() -> bool:
+            current = await store.get_round(conn, command.round_id)
+            if current is not None and current["decision_number"] == command.decision_number:
+                return False
+            await ev.decide(conn, command.round_id, command.decision_number, command.decision_date)
+            return True
+
+        await answer(command, d, conn, run)
 
     @routes.on(RevocationRecommended)
     async def on_revocation_recommended(

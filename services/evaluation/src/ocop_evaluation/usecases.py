@@ -224,7 +224,12 @@ class Evaluation:
     # ------------------------------------------------------------ rounds and councils
 
     async def open_round(
-        self, conn: asyncpg.Connection, year: int, level: domain.Level, name: str
+        self,
+        conn: asyncpg.Connection,
+        year: int,
+        level: domain.Level,
+        name: str,
+        round_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         now = await self.now(conn)
         rulebook = domain.rulebook_on(now.date())
@@ -234,7 +239,7 @@ class Evaluation:
             )
         if await store.open_round(conn, year, level.value) is not None:
             raise Refused(409, "level", f"a {level.value} round of {year} is already open")
-        round_id = uuid4()
+        round_id = round_id or uuid4()
         await store.insert_round(conn, round_id, year, level.value, name, now)
         attached = await store.attach_waiting(conn, round_id, year, level.value)
         await self._publish(

@@ -4,24 +4,20 @@ commands other agencies' systems send."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 import asyncpg
 
 from ocop_contracts import Event
 from ocop_contracts.commands import registry as cmd
 from ocop_contracts.events import evaluation as ev
-from ocop_contracts.replies import Problem
 from ocop_registry import domain
 from ocop_registry.domain import applications as apps
 from ocop_registry.domain import products
 from ocop_registry.domain.certificates import Certificate
 from ocop_registry.domain.dossier import ApplicationKind, DocumentType, EvidenceFile
 from ocop_registry.usecases import SERVICE, Conflict, NotFound, Registry
-from ocop_runtime import audit
-from ocop_runtime.audit import Actor
+from ocop_runtime import commands
 from ocop_runtime.consumer import Delivery, EventRoutes
-from ocop_runtime.outbox import stage_event
 
 
 def _certificate(
@@ -54,54 +50,29 @@ def _document_type(index: int, value: str) -> DocumentType:
         ) from None
 
 
+def _refusal(exc: Exception) -> tuple[str, str] | None:
+    if isinstance(exc, (domain.RuleViolation, Conflict)):
+        return exc.field, exc.reason
+    if isinstance(exc, NotFound):
+        return "id", str(exc)
+    return None
+
+
 async def _answer(
     conn: asyncpg.Connection,
     delivery: Delivery,
     command: Event,
     run: Callable[[], Awaitable[bool]],
 ) -> None:
-    """Run a command in a savepoint; a refusal rolls back its effects and is answered with
-    ``CommandRejected`` on the command's key, an acceptance with ``CommandAccepted``."""
-    common = {
-        "command_id": delivery.envelope.id,
-        "command_type": delivery.envelope.type,
-        "command_key": command.key(),
-    }
-    now = datetime.now(UTC)
-    actor = Actor.kafka(delivery.envelope.source)
-    try:
-        async with conn.transaction():
-            created = await run()
-    except (domain.RuleViolation, Conflict, NotFound) as exc:
-        field = getattr(exc, "field", "command")
-        reason = getattr(exc, "reason", str(exc))
-        await audit.record(
-            conn,
-            actor,
-            command.EVENT_NAME,
-            aggregate_id=command.key(),
-            outcome="refused",
-            detail=f"{field}: {reason}",
-        )
-        await stage_event(
-            conn,
-            cmd.RegistryCommandRejected(
-                **common, errors=[Problem(field=field, reason=reason)], rejected_at=now
-            ),
-            service=SERVICE,
-        )
-        return
-    await audit.record(
+    await commands.answer(
         conn,
-        actor,
-        command.EVENT_NAME,
-        aggregate_id=command.key(),
-        outcome="created" if created else "repeat",
-    )
-    await stage_event(
-        conn,
-        cmd.RegistryCommandAccepted(**common, duplicate=not created, accepted_at=now),
+        delivery,
+        command,
+        run,
         service=SERVICE,
+        accepted=cmd.RegistryCommandAccepted,
+        rejected=cmd.RegistryCommandRejected,
+        refusal=_refusal,
     )
 
 
