@@ -16,7 +16,7 @@ def render() -> str:
         "Generated from `services/evaluation/data/rulebooks/` by",
         "`python -m ocop_evaluation.rulebook_doc`; sources and what is modelled are in that",
         "folder's `SOURCES.md`. A product's sheet is chosen by its product set and the rulebook",
-        "in force on its submission date; \"mandatory from\" is the lowest star that needs the",
+        'in force on its submission date; "mandatory from" is the lowest star that needs the',
         "criterion (the council's average must be above zero). Star bands: 5★ [90, 100],",
         "4★ [70, 90), 3★ [50, 70), 2★ [30, 50), 1★ below 30; only 3★ and above are certified.",
         "",
