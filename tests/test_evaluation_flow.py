@@ -248,3 +248,94 @@ async def test_inspections_recommendation_leads_to_a_revocation_shown_in_the_loo
         assert [c["state"] for c in history["certificates"]] == ["revoked"]
         assert history["applications"][0]["status"] == "certified"
         assert history["certificates"][0]["decision_date"] == today
+
+
+async def _council(evaluation: Any, round_id: str) -> None:
+    members = [
+        {"member_id": m, "name": m, "role": "chair" if i == 0 else "member", "unit_code": "00008"}
+        for i, m in enumerate(MEMBERS)
+    ]
+    assert (
+        await evaluation.put(f"/rounds/{round_id}/council", json={"members": members})
+    ).status_code == 200
+
+
+async def _score_and_decide(
+    evaluation: Any, round_id: str, app_id: str, points: dict[str, str], number: str, day: str
+) -> dict[str, Any]:
+    await only_ours(evaluation, round_id, app_id)
+    for member in MEMBERS:
+        handed = await evaluation.put(
+            f"/rounds/{round_id}/sheets/{app_id}",
+            json={"points": points},
+            headers=bearer(Role.COUNCIL_MEMBER, subject=member),
+        )
+        assert handed.status_code == 200, handed.text
+    closed = await evaluation.post(f"/rounds/{round_id}/closure", json={})
+    assert closed.status_code == 200, closed.text
+    [entry] = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+    decided = await evaluation.post(
+        f"/rounds/{round_id}/decision", json={"decision_number": number, "decision_date": day}
+    )
+    assert decided.status_code == 200, decided.text
+    return dict(entry)
+
+
+async def test_ninety_points_at_city_level_certify_4_stars_and_the_central_round_upgrades_to_5(
+    make_settings: Any,
+) -> None:
+    async with (
+        running(registry_app(make_settings)) as registry,
+        running(evaluation_app(make_settings)) as evaluation,
+    ):
+        owner = await producer(registry)
+        item = await product(registry, owner["id"])
+        today = (await evaluation.get("/clock")).json()["now"][:10]
+        year = int(today[:4])
+        city = (
+            await evaluation.post("/rounds", json={"year": year, "level": "city", "name": "TP"})
+        ).json()["id"]
+        central = (
+            await evaluation.post(
+                "/rounds", json={"year": year, "level": "central", "name": "Trung ương"}
+            )
+        ).json()["id"]
+        await _council(evaluation, city)
+        await _council(evaluation, central)
+        app_id = (
+            await registry.post(
+                "/applications",
+                json={
+                    "product_id": item["id"],
+                    "kind": "first_time",
+                    "self_assessment_score": 93,
+                    "documents": [evidence(k) for k in FIRST_TIME_FOOD],
+                },
+            )
+        ).json()["id"]
+        await registry.post(f"/applications/{app_id}/submission")
+
+        async def in_round(round_id: str) -> bool:
+            rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+            return any(r["application_id"] == app_id for r in rows)
+
+        await wait_until(lambda: in_round(city), timeout_seconds=60, what="the city entry")
+        points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.95"))
+        at_city = await _score_and_decide(evaluation, city, app_id, points, "1/QĐ-UBND", today)
+        assert (at_city["result"]["outcome"], at_city["result"]["outcome_star"]) == ("nominate", 4)
+
+        async def star(expected: int) -> bool:
+            return bool((await lookup(registry, item["public_code"]))["star"] == expected)
+
+        await wait_until(lambda: star(4), timeout_seconds=60, what="the provincial 4★")
+        assert await in_round(central)
+        at_central = await _score_and_decide(
+            evaluation, central, app_id, points, "2361/QĐ-BNNMT", today
+        )
+        assert at_central["kind"] == "upgrade" and at_central["result"]["outcome_star"] == 5
+        await wait_until(lambda: star(5), timeout_seconds=60, what="the national 5★")
+        history = (await evaluation.get(f"/products/{item['id']}/history")).json()
+        assert [(c["star"], c["state"]) for c in history["certificates"]] == [
+            (4, "replaced"),
+            (5, "live"),
+        ]

@@ -203,7 +203,7 @@ async def return_application(
     """Return an application to its producer with reasons; it leaves the round."""
     async with use_case(ctx, "return_application", who, application_id) as (conn, _):
         await ev.return_application(conn, round_id, application_id, body.reasons)
-        row = await store.get_entry(conn, application_id)
+        row = await store.get_entry(conn, application_id, round_id)
     assert row is not None
     return EntryOut(
         **{k: row[k] for k in EntryOut.model_fields if k != "result"},

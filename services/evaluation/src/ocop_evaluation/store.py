@@ -131,7 +131,7 @@ async def insert_entry(conn: asyncpg.Connection, e: dict[str, Any]) -> bool:
         "INSERT INTO entries (application_id, product_id, producer_id, kind, regime, product_set,"
         " commune_code, district_code, round_year, level, submitted_on, round_id, status,"
         " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        " ON CONFLICT (application_id) DO NOTHING",
+        " ON CONFLICT (application_id, level) DO NOTHING",
         *(
             e[k]
             for k in (
@@ -169,9 +169,15 @@ async def attach_waiting(
 
 
 async def get_entry(
-    conn: asyncpg.Connection | asyncpg.Pool, application_id: UUID
+    conn: asyncpg.Connection | asyncpg.Pool, application_id: UUID, round_id: UUID | None = None
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM entries WHERE application_id = $1", application_id)
+    """The application's entry in ``round_id``, or its latest entry at any level."""
+    return await conn.fetchrow(
+        "SELECT * FROM entries WHERE application_id = $1"
+        " AND ($2::uuid IS NULL OR round_id = $2) ORDER BY created_at DESC LIMIT 1",
+        application_id,
+        round_id,
+    )
 
 
 async def round_entries(
@@ -185,12 +191,17 @@ async def round_entries(
 
 
 async def set_entry_status(
-    conn: asyncpg.Connection, application_id: UUID, status: str, result: dict[str, Any] | None
+    conn: asyncpg.Connection,
+    application_id: UUID,
+    level: str,
+    status: str,
+    result: dict[str, Any] | None,
 ) -> None:
     await conn.execute(
-        "UPDATE entries SET status = $2, result = coalesce($3::jsonb, result)"
-        " WHERE application_id = $1",
+        "UPDATE entries SET status = $3, result = coalesce($4::jsonb, result)"
+        " WHERE application_id = $1 AND level = $2",
         application_id,
+        level,
         status,
         json.dumps(result) if result is not None else None,
     )

@@ -219,7 +219,9 @@ class Evaluation:
     ) -> None:
         entry = await store.get_entry(conn, event.application_id)
         if entry is not None and entry["status"] in ("waiting", "entered"):
-            await store.set_entry_status(conn, event.application_id, "withdrawn", None)
+            await store.set_entry_status(
+                conn, event.application_id, entry["level"], "withdrawn", None
+            )
 
     # ------------------------------------------------------------ rounds and councils
 
@@ -288,8 +290,8 @@ class Evaluation:
             raise Refused(409, "round", f"round {round_id} is {current.status}; sheets are final")
         if member_id not in {m["member_id"] for m in await store.council(conn, round_id)}:
             raise Refused(403, "member", "only a member of this round's council hands in sheets")
-        entry = await store.get_entry(conn, application_id)
-        if entry is None or entry["round_id"] != round_id or entry["status"] == "withdrawn":
+        entry = await store.get_entry(conn, application_id, round_id)
+        if entry is None or entry["status"] == "withdrawn":
             raise domain.RuleViolation(
                 "application_id", f"application {application_id} is not a product of this round"
             )
@@ -345,8 +347,8 @@ class Evaluation:
         current = await self._round(conn, round_id)
         if current.status != "open":
             raise Refused(409, "round", f"round {round_id} is {current.status}")
-        entry = await store.get_entry(conn, application_id)
-        if entry is None or entry["round_id"] != round_id or entry["status"] != "entered":
+        entry = await store.get_entry(conn, application_id, round_id)
+        if entry is None or entry["status"] != "entered":
             raise domain.RuleViolation(
                 "application_id", f"application {application_id} is not waiting in this round"
             )
@@ -356,7 +358,9 @@ class Evaluation:
             application_id,
         )
         # The key stays free for a corrected resubmission (a new application id).
-        await store.set_entry_status(conn, application_id, "returned", {"reasons": reasons})
+        await store.set_entry_status(
+            conn, application_id, current.level, "returned", {"reasons": reasons}
+        )
         await self._publish(
             conn,
             [
@@ -368,6 +372,47 @@ class Evaluation:
                 )
             ],
         )
+
+    async def _enter_next_level(
+        self,
+        conn: asyncpg.Connection,
+        entry: asyncpg.Record,
+        outcome: domain.Outcome,
+        now: datetime,
+    ) -> list[Event]:
+        """A forwarded dossier, or one nominated for 5★, joins the next level's open round
+        (or waits for it); a nomination there is an upgrade of the star certified here."""
+        assert outcome.to_level is not None
+        level = outcome.to_level
+        round_id = await store.open_round(conn, entry["round_year"], level.value)
+        kind = "upgrade" if outcome.kind is domain.OutcomeKind.NOMINATE else entry["kind"]
+        inserted = await store.insert_entry(
+            conn,
+            {
+                **{
+                    k: entry[k]
+                    for k in (
+                        "application_id",
+                        "product_id",
+                        "producer_id",
+                        "regime",
+                        "product_set",
+                        "commune_code",
+                        "district_code",
+                        "round_year",
+                        "submitted_on",
+                    )
+                },
+                "kind": kind,
+                "level": level.value,
+                "round_id": round_id,
+                "status": "entered" if round_id else "waiting",
+                "created_at": now,
+            },
+        )
+        if not inserted or round_id is None:
+            return []
+        return [self._accepted(entry["application_id"], entry["product_id"], round_id, level)]
 
     async def close_round(
         self, conn: asyncpg.Connection, round_id: UUID, override: str | None
@@ -422,10 +467,13 @@ class Evaluation:
                 "rulebook_version": result.rulebook.version,
                 "flags": [f.kind.value for f in flags],
             }
-            status = (
-                "not_recognised" if outcome.kind is domain.OutcomeKind.NOT_RECOGNISED else "scored"
-            )
-            await store.set_entry_status(conn, application_id, status, summary)
+            status = {
+                domain.OutcomeKind.NOT_RECOGNISED: "not_recognised",
+                domain.OutcomeKind.FORWARD: "forwarded",
+            }.get(outcome.kind, "scored")
+            await store.set_entry_status(conn, application_id, current.level, status, summary)
+            if outcome.to_level is not None:
+                events += await self._enter_next_level(conn, e, outcome, now)
             events.append(
                 contract.ProductScored(
                     application_id=application_id,
@@ -548,7 +596,7 @@ class Evaluation:
                 )
                 for change in changes
             ]
-            await store.set_entry_status(conn, e["application_id"], "certified", None)
+            await store.set_entry_status(conn, e["application_id"], e["level"], "certified", None)
             issued += 1
         await store.decide_round(conn, round_id, decision_number, decision_date)
         await self._publish(conn, events)
