@@ -132,6 +132,10 @@ async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_re
             await evaluation.get("/certificates", params={"product_id": item["id"]})
         ).json()["items"]
         assert shown["certificate_number"] == certificate["number"]
+        filters = {"product_set": item["product_set"], "round_id": round_id, "star": 4}
+        here = (await evaluation.get("/certificates", params={**filters, "unit": "00004"})).json()
+        there = (await evaluation.get("/certificates", params={**filters, "unit": "00008"})).json()
+        assert [c["id"] for c in here["items"]] == [certificate["id"]] and not there["items"]
         assert (await registry.get(f"/applications/{app_id}")).json()["status"] == "certified"
 
         moved = await evaluation.post("/clock", json={"advance_days": 35 * 30 + 10})

@@ -374,6 +374,11 @@ async def list_certificates(
     star: Annotated[int | None, Q(ge=3, le=5)] = None,
     state: Literal["live", "expired", "revoked", "replaced"] | None = None,
     level: LevelName | None = None,
+    product_set: Annotated[str | None, Q(max_length=80)] = None,
+    unit: Annotated[
+        str | None, Q(pattern=r"^[0-9]{3,5}$", description="Commune or pre-2025 district")
+    ] = None,
+    round_id: UUID | None = None,
     limit: Annotated[int, Q(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Q(max_length=100)] = None,
 ) -> CertificatePage:
@@ -384,6 +389,9 @@ async def list_certificates(
         star=star,
         state=state,
         level=level,
+        product_set=product_set,
+        unit=unit,
+        round_id=round_id,
         limit=limit,
         cursor=cursor,
     )

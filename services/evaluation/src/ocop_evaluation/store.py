@@ -358,13 +358,23 @@ async def list_certificates(
     ending_by: date | None,
     limit: int,
     after: tuple[date, UUID] | None,
+    product_set: str | None = None,
+    unit: str | None = None,
+    round_id: UUID | None = None,
 ) -> list[asyncpg.Record]:
+    """Certificates soonest-ending first; ``unit`` matches the product's commune or pre-2025
+    district (from the local copy of registry's products)."""
     return await pool.fetch(
-        "SELECT * FROM certificates WHERE ($1::uuid IS NULL OR product_id = $1)"
-        " AND ($2::int IS NULL OR star = $2) AND ($3::text IS NULL OR state = $3)"
-        " AND ($4::text IS NULL OR level = $4) AND ($5::date IS NULL OR valid_until <= $5)"
-        " AND ($6::date IS NULL OR (valid_until, id) > ($6, $7::uuid))"
-        f" ORDER BY valid_until, id LIMIT {int(limit)}",
+        "SELECT c.* FROM certificates c LEFT JOIN products p ON p.product_id = c.product_id"
+        " WHERE ($1::uuid IS NULL OR c.product_id = $1)"
+        " AND ($2::int IS NULL OR c.star = $2) AND ($3::text IS NULL OR c.state = $3)"
+        " AND ($4::text IS NULL OR c.level = $4) AND ($5::date IS NULL OR c.valid_until <= $5)"
+        " AND ($6::date IS NULL OR (c.valid_until, c.id) > ($6, $7::uuid))"
+        " AND ($8::text IS NULL OR p.product_set = $8)"
+        " AND ($9::text IS NULL OR p.commune_code = $9 OR p.district_code = $9)"
+        " AND ($10::uuid IS NULL OR c.application_id IN"
+        "   (SELECT application_id FROM entries WHERE round_id = $10))"
+        f" ORDER BY c.valid_until, c.id LIMIT {int(limit)}",
         product_id,
         star,
         state,
@@ -372,6 +382,9 @@ async def list_certificates(
         ending_by,
         after[0] if after else None,
         after[1] if after else None,
+        product_set,
+        unit,
+        round_id,
     )
 
 
