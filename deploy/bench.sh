@@ -20,3 +20,4 @@ export OCOP_BENCH_DATABASE_URL=postgresql://postgres:$OCOP_PG_SUPERUSER_PASSWORD
 cd "$ROOT"
 "$ROOT/.venv/bin/python" bench/outbox_relay.py
 "$ROOT/.venv/bin/python" bench/registry_api.py
+"$ROOT/.venv/bin/python" bench/evaluation_round.py
