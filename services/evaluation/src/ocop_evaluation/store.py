@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -279,16 +280,6 @@ async def decide_round(conn: asyncpg.Connection, round_id: UUID, number: str, da
 # ---------------------------------------------------------------- certificates
 
 
-async def next_certificate_number(conn: asyncpg.Connection, year: int) -> int:
-    return int(
-        await conn.fetchval(
-            "INSERT INTO certificate_numbers VALUES ($1, 1) ON CONFLICT (year) DO UPDATE"
-            " SET last_sequence = certificate_numbers.last_sequence + 1 RETURNING last_sequence",
-            year,
-        )
-    )
-
-
 async def product_certificates(
     conn: asyncpg.Connection | asyncpg.Pool, product_id: UUID, *, for_update: bool = False
 ) -> list[asyncpg.Record]:
@@ -305,16 +296,50 @@ async def get_certificate(
     return await conn.fetchrow("SELECT * FROM certificates WHERE id = $1", certificate_id)
 
 
-async def save_certificate(conn: asyncpg.Connection, c: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO certificates (id, number, product_id, application_id, star, level, score,"
-        " decision_number, decision_date, valid_until, rulebook, rulebook_version, replaces,"
-        " state, ended_on, replaced_by, replacement, revocation, notices_sent, issued_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18::jsonb, $19, $20)"
-        " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, ended_on = EXCLUDED.ended_on,"
-        " replaced_by = EXCLUDED.replaced_by, replacement = EXCLUDED.replacement,"
-        " revocation = EXCLUDED.revocation, notices_sent = EXCLUDED.notices_sent",
+async def certificates_of_products(
+    conn: asyncpg.Connection, product_ids: Sequence[UUID]
+) -> dict[UUID, list[asyncpg.Record]]:
+    """Every product's certificates, locked, oldest first, in one statement."""
+    rows = await conn.fetch(
+        "SELECT * FROM certificates WHERE product_id = ANY($1::uuid[])"
+        " ORDER BY product_id, decision_date, issued_at FOR UPDATE",
+        list(product_ids),
+    )
+    out: dict[UUID, list[asyncpg.Record]] = {}
+    for r in rows:
+        out.setdefault(r["product_id"], []).append(r)
+    return out
+
+
+async def reserve_certificate_numbers(conn: asyncpg.Connection, year: int, count: int) -> int:
+    """The first of ``count`` consecutive certificate numbers of ``year``."""
+    if count == 0:
+        return 0
+    last = await conn.fetchval(
+        "INSERT INTO certificate_numbers VALUES ($1, $2) ON CONFLICT (year) DO UPDATE"
+        " SET last_sequence = certificate_numbers.last_sequence + $2 RETURNING last_sequence",
+        year,
+        count,
+    )
+    return int(last) - count + 1
+
+
+async def set_entries_status(
+    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, str]], status: str
+) -> None:
+    await conn.executemany(
+        "UPDATE entries SET status = $3 WHERE application_id = $1 AND level = $2",
+        [(application_id, level, status) for application_id, level in keys],
+    )
+
+
+async def save_certificates(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.executemany(_SAVE_CERTIFICATE, [_certificate_args(c) for c in rows])
+
+
+def _certificate_args(c: dict[str, Any]) -> tuple[Any, ...]:
+    return (
         c["id"],
         c["number"],
         c["product_id"],
@@ -336,6 +361,18 @@ async def save_certificate(conn: asyncpg.Connection, c: dict[str, Any]) -> None:
         c["notices_sent"],
         c["issued_at"],
     )
+
+
+_SAVE_CERTIFICATE = (
+    "INSERT INTO certificates (id, number, product_id, application_id, star, level, score,"
+    " decision_number, decision_date, valid_until, rulebook, rulebook_version, replaces,"
+    " state, ended_on, replaced_by, replacement, revocation, notices_sent, issued_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+    " $18::jsonb, $19, $20)"
+    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, ended_on = EXCLUDED.ended_on,"
+    " replaced_by = EXCLUDED.replaced_by, replacement = EXCLUDED.replacement,"
+    " revocation = EXCLUDED.revocation, notices_sent = EXCLUDED.notices_sent"
+)
 
 
 async def certificates_ending_by(

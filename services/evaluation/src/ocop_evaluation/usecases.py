@@ -519,6 +519,31 @@ class Evaluation:
         history = domain.ProductCertificates(product_id, tuple(_certificate(r) for r in rows))
         return history, {r["id"]: r for r in rows}
 
+    def _changed(
+        self,
+        history: domain.ProductCertificates,
+        rows: dict[UUID, asyncpg.Record],
+        numbers: dict[UUID, str],
+        application_id: UUID | None,
+        at: datetime,
+    ) -> list[dict[str, Any]]:
+        """The certificate rows ``history`` changes or adds, ready to save."""
+        changed = []
+        for c in history.certificates:
+            old = rows.get(c.id)
+            if old is not None and _certificate(old) == c:
+                continue
+            changed.append(
+                _row(
+                    c,
+                    numbers[c.id] if old is None else old["number"],
+                    old["application_id"] if old else application_id,
+                    old["notices_sent"] if old else [],
+                    old["issued_at"] if old else at,
+                )
+            )
+        return changed
+
     async def _save(
         self,
         conn: asyncpg.Connection,
@@ -528,26 +553,19 @@ class Evaluation:
         application_id: UUID | None,
         at: datetime,
     ) -> None:
-        for c in history.certificates:
-            old = rows.get(c.id)
-            if old is not None and _certificate(old) == c:
-                continue
-            await store.save_certificate(
-                conn,
-                _row(
-                    c,
-                    numbers[c.id] if old is None else old["number"],
-                    old["application_id"] if old else application_id,
-                    old["notices_sent"] if old else [],
-                    old["issued_at"] if old else at,
-                ),
-            )
+        await store.save_certificates(
+            conn, self._changed(history, rows, numbers, application_id, at)
+        )
 
     async def decide(
         self, conn: asyncpg.Connection, round_id: UUID, decision_number: str, decision_date: date
     ) -> int:
         """Record the committee's recognition decision for a closed round: a certificate for
-        every product the round certified (or nominated, carrying the lower star)."""
+        every product the round certified (or nominated, carrying the lower star).
+
+        A round holds hundreds of products, so the work is done in a fixed number of
+        statements: one read of every history, one reservation of certificate numbers, one
+        batch of certificates, one of statuses and one of events."""
         current = await self._round(conn, round_id)
         if current.status != "closed":
             raise Refused(
@@ -555,17 +573,24 @@ class Evaluation:
             )
         now = await self.now(conn)
         level = domain.Level(current.level)
-        issued = 0
-        events: list[Event] = []
+        chosen = []
         for e in await store.round_entries(conn, round_id):
             result = json.loads(e["result"]) if e["result"] else None
-            if e["status"] != "scored" or not result or result["outcome_star"] is None:
-                continue
+            if e["status"] == "scored" and result and result["outcome_star"] is not None:
+                chosen.append((e, result))
+        histories = await store.certificates_of_products(conn, [e["product_id"] for e, _ in chosen])
+        first = await store.reserve_certificate_numbers(conn, decision_date.year, len(chosen))
+        saved: list[dict[str, Any]] = []
+        events: list[Event] = []
+        for offset, (e, result) in enumerate(chosen):
             star = int(result["outcome_star"])
             permission = domain.may_award(level, star, e["submitted_on"])
             if not permission:
                 raise domain.RuleViolation("star", permission.reason or "not allowed")
-            history, rows = await self._history(conn, e["product_id"])
+            rows = {r["id"]: r for r in histories.get(e["product_id"], [])}
+            history = domain.ProductCertificates(
+                e["product_id"], tuple(_certificate(r) for r in rows.values())
+            )
             grant = domain.Grant(
                 certificate_id=uuid4(),
                 star=star,
@@ -586,21 +611,22 @@ class Evaluation:
                     f"{rows[history.live.id]['number']} at the {level.value} level",
                 )
             history, changes = act(history, grant)
-            sequence = await store.next_certificate_number(conn, decision_date.year)
-            numbers = {grant.certificate_id: f"{sequence:05d}/{decision_date.year}/GCN-OCOP-HN"}
-            await self._save(conn, history, rows, numbers, e["application_id"], now)
-            numbers.update({cid: r["number"] for cid, r in rows.items()})
+            numbers = {cid: r["number"] for cid, r in rows.items()}
+            numbers[grant.certificate_id] = f"{first + offset:05d}/{decision_date.year}/GCN-OCOP-HN"
+            saved += self._changed(history, rows, numbers, e["application_id"], now)
             events += [
                 publishing.certificate_contract(
                     change, numbers=numbers, application_id=e["application_id"], at=now
                 )
                 for change in changes
             ]
-            await store.set_entry_status(conn, e["application_id"], e["level"], "certified", None)
-            issued += 1
+        await store.save_certificates(conn, saved)
+        await store.set_entries_status(
+            conn, [(e["application_id"], e["level"]) for e, _ in chosen], "certified"
+        )
         await store.decide_round(conn, round_id, decision_number, decision_date)
         await self._publish(conn, events)
-        return issued
+        return len(chosen)
 
     async def sweep(self, conn: asyncpg.Connection) -> dict[str, int]:
         """Expiry notices due today and certificates past their end. Idempotent: a notice is

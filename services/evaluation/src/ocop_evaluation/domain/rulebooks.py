@@ -16,7 +16,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -145,9 +145,14 @@ class ScoreSheet:
     sector: str
     sheet: str
     criteria: tuple[Criterion, ...]
+    # Scoring looks criteria up for every point of every sheet: by id, not by scanning.
+    _by_id: Mapping[str, Criterion] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {c.id: c for c in self.criteria})
 
     def criterion(self, criterion_id: str) -> Criterion | None:
-        return next((c for c in self.criteria if c.id == criterion_id), None)
+        return self._by_id.get(criterion_id)
 
     def part_max(self, part: Part) -> Decimal:
         return sum(
