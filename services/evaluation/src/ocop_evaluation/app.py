@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,11 @@ def service_spec(
 
 def create_app(settings: EvaluationSettings, **options: Any) -> FastAPI:
     """``options`` go to :func:`create_service_app` (tests pass a relay factory)."""
-    evaluation = Evaluation(clock_may_move=settings.env != "production")
+    evaluation = Evaluation(
+        clock_may_move=settings.env != "production",
+        deviation_margin=Decimal(str(settings.deviation_margin)),
+        divergence_share=Decimal(str(settings.divergence_share)),
+    )
     app = create_service_app(
         settings, service_spec(evaluation, settings.scheduler_seconds), **options
     )

@@ -18,3 +18,15 @@ class EvaluationSettings(ServiceSettings):
     scheduler_seconds: float = Field(
         default=60.0, gt=0, description="How often the expiry scheduler sweeps."
     )
+    deviation_margin: float = Field(
+        default=15.0,
+        gt=0,
+        le=100,
+        description="Flag a member whose total is this many points from the others' median.",
+    )
+    divergence_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Flag a criterion whose spread across members exceeds this share of its maximum.",
+    )

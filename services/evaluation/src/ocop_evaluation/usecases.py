@@ -134,6 +134,8 @@ class Evaluation:
 
     real_clock: Callable[[], datetime] = field(default=hanoi_now)
     clock_may_move: bool = True
+    deviation_margin: Decimal = domain.DEFAULT_DEVIATION_MARGIN
+    divergence_share: Decimal = domain.DEFAULT_DIVERGENCE_SHARE
 
     async def now(self, conn: asyncpg.Connection | asyncpg.Pool) -> datetime:
         return self.real_clock() + timedelta(days=await store.clock_offset(conn))
@@ -336,7 +338,14 @@ class Evaluation:
             sheet = domain.score_sheet(e["product_set"], e["submitted_on"])
             result = domain.score_council(sheet, sheets[e["application_id"]])
             units = [u for u in (e["commune_code"], e["district_code"]) if u]
-            out[e["application_id"]] = (result, domain.integrity_flags(result, council, units))
+            flags = domain.integrity_flags(
+                result,
+                council,
+                units,
+                margin=self.deviation_margin,
+                share=self.divergence_share,
+            )
+            out[e["application_id"]] = (result, flags)
         return out, missing
 
     async def return_application(
