@@ -5,16 +5,18 @@ revocation."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from ocop_contracts import topics
 from ocop_contracts.events import RevocationRecommended
 from ocop_evaluation import domain
 from ocop_runtime.auth import Role
 from ocop_runtime.testing import bearer, running, wait_until
-from tests.flow import evaluation_app, registry_app, send_event
+from tests.flow import evaluation_app, records_on, registry_app, send_event
 from tests.test_registry import FIRST_TIME_FOOD, evidence, lookup, producer, product
 
 MEMBERS = ["hoi-dong-1", "hoi-dong-2", "hoi-dong-3"]
@@ -286,7 +288,7 @@ async def _score_and_decide(
 
 
 async def test_ninety_points_at_city_level_certify_4_stars_and_the_central_round_upgrades_to_5(
-    make_settings: Any,
+    make_settings: Any, kafka_bootstrap: str
 ) -> None:
     async with (
         running(registry_app(make_settings)) as registry,
@@ -332,6 +334,14 @@ async def test_ninety_points_at_city_level_certify_4_stars_and_the_central_round
             return bool((await lookup(registry, item["public_code"]))["star"] == expected)
 
         await wait_until(lambda: star(4), timeout_seconds=60, what="the provincial 4★")
+        [nominated] = [
+            json.loads(r.value)
+            for r in await records_on(
+                kafka_bootstrap, topics.EVALUATION_RESULTS, lambda r: r.key == item["id"].encode()
+            )
+            if dict(r.headers).get("ce_type", b"").endswith(b".ProductNominated.v1")
+        ]
+        assert (nominated["carried_star"], nominated["to_level"]) == (4, "central")
         assert await in_round(central)
         at_central = await _score_and_decide(
             evaluation, central, app_id, points, "2361/QĐ-BNNMT", today

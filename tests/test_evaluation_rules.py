@@ -50,7 +50,9 @@ async def test_round_commands_are_answered_and_a_resent_one_has_no_second_effect
             return by_id if len(by_id) == 4 else None
 
         answers = await wait_until(replies, timeout_seconds=60, what="four replies")
-        rounds = (await evaluation.get("/rounds", params={"level": "central", "year": year})).json()
+        rounds = (
+            await evaluation.get("/rounds", params={"level": "central", "year": year})
+        ).json()["items"]
 
     assert answers[first]["duplicate"] is False and answers[again]["duplicate"] is True
     assert answers[stranger]["errors"][0]["field"] == "member"
@@ -128,3 +130,31 @@ async def test_a_member_from_the_producers_own_unit_holds_the_round_until_overri
     ]
     assert held.status_code == 409 and "conflict_of_interest" in held.text
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+async def test_rounds_are_listed_newest_first_page_by_page(make_settings: Any) -> None:
+    year = 2030 + uuid4().int % 70
+    async with running(evaluation_app(make_settings)) as evaluation:
+        opened = [
+            (
+                await evaluation.post(
+                    "/rounds", json={"year": year, "level": level, "name": f"{level} {year}"}
+                )
+            ).json()["id"]
+            for level in ("city", "central")
+        ]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"year": year, "limit": 1}
+            if cursor:
+                params["cursor"] = cursor
+            page = (await evaluation.get("/rounds", params=params)).json()
+            seen += [r["id"] for r in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        bad = await evaluation.get("/rounds", params={"cursor": "yesterday"})
+
+    assert seen == list(reversed(opened))
+    assert bad.status_code == 400

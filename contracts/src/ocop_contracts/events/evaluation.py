@@ -95,6 +95,26 @@ class ProductScored(
     scored_at: datetime
 
 
+class ProductNominated(
+    Event,
+    service="evaluation",
+    topic=EVALUATION_RESULTS,
+    name="ProductNominated",
+    key="product_id",
+):
+    """The city council's score reaches the 5★ band: the product is certified 4★ at the
+    city level and nominated to the central council, whose result upgrades it to 5★ or leaves
+    the 4★ in place."""
+
+    application_id: UUID
+    product_id: UUID
+    round_id: UUID
+    score: float = Field(ge=0, le=100)
+    carried_star: int = Field(ge=3, le=5)
+    to_level: Level
+    nominated_at: datetime
+
+
 class _CertificateIssued(Event):
     """A certificate granted by a recognition decision, valid 36 months from signing."""
 

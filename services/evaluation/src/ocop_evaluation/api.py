@@ -116,7 +116,12 @@ async def open_round(body: RoundIn, ctx: Ctx, who: Office, ev: Ev) -> RoundOut:
     return RoundOut(**dict(row), entries=joined)
 
 
-@rounds_router.get("", response_model=list[RoundOut])
+class RoundPage(BaseModel):
+    items: list[RoundOut]
+    next_cursor: str | None
+
+
+@rounds_router.get("", response_model=RoundPage)
 async def list_rounds(
     ctx: Ctx,
     who: Council,
@@ -124,9 +129,24 @@ async def list_rounds(
     level: LevelName | None = None,
     status_: Annotated[Literal["open", "closed", "decided"] | None, Q(alias="status")] = None,
     limit: Annotated[int, Q(ge=1, le=200)] = 50,
-) -> list[RoundOut]:
-    rows = await store.list_rounds(ctx.pool, year=year, level=level, status=status_, limit=limit)
-    return [RoundOut(**dict(r)) for r in rows]
+    cursor: Annotated[str | None, Q(max_length=100)] = None,
+) -> RoundPage:
+    """Rounds, newest first."""
+    before = None
+    if cursor:
+        try:
+            at, ident = cursor.split("|")
+            before = datetime.fromisoformat(at), UUID(ident)
+        except ValueError as exc:
+            raise HTTPException(400, "cursor is not one this API returned") from exc
+    rows = await store.list_rounds(
+        ctx.pool, year=year, level=level, status=status_, limit=limit, before=before
+    )
+    items = [RoundOut(**dict(r)) for r in rows]
+    last = items[-1] if len(items) == limit else None
+    return RoundPage(
+        items=items, next_cursor=f"{last.opened_at.isoformat()}|{last.id}" if last else None
+    )
 
 
 async def _round_or_404(ctx: ServiceContext, round_id: UUID) -> asyncpg.Record:

@@ -35,6 +35,7 @@ def service_spec(
             EvaluationCommandRejected,
             published.ApplicationAccepted,
             published.ProductScored,
+            published.ProductNominated,
             published.ProductNotRecognised,
             published.ProductCertified,
             published.CertificateReevaluated,

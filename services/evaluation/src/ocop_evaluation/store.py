@@ -114,16 +114,26 @@ async def open_round(conn: asyncpg.Connection, year: int, level: str) -> UUID | 
 
 
 async def list_rounds(
-    pool: asyncpg.Pool, *, year: int | None, level: str | None, status: str | None, limit: int
+    pool: asyncpg.Pool,
+    *,
+    year: int | None,
+    level: str | None,
+    status: str | None,
+    limit: int,
+    before: tuple[datetime, UUID] | None = None,
 ) -> list[asyncpg.Record]:
+    """Newest first; ``before`` is the keyset cursor (opened_at, id) of the previous page."""
     return await pool.fetch(
         "SELECT r.*, (SELECT count(*) FROM entries e WHERE e.round_id = r.id) AS entries"
         " FROM rounds r WHERE ($1::int IS NULL OR year = $1) AND ($2::text IS NULL OR level = $2)"
         " AND ($3::text IS NULL OR status = $3)"
-        f" ORDER BY opened_at DESC, id LIMIT {int(limit)}",
+        " AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4, $5::uuid))"
+        f" ORDER BY opened_at DESC, id DESC LIMIT {int(limit)}",
         year,
         level,
         status,
+        before[0] if before else None,
+        before[1] if before else None,
     )
 
 

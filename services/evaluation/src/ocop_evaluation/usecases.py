@@ -481,6 +481,18 @@ class Evaluation:
                 domain.OutcomeKind.FORWARD: "forwarded",
             }.get(outcome.kind, "scored")
             await store.set_entry_status(conn, application_id, current.level, status, summary)
+            if outcome.kind is domain.OutcomeKind.NOMINATE and outcome.to_level is not None:
+                events.append(
+                    contract.ProductNominated(
+                        application_id=application_id,
+                        product_id=e["product_id"],
+                        round_id=round_id,
+                        score=float(result.score),
+                        carried_star=outcome.star or 4,
+                        to_level=contract.Level(outcome.to_level.value),
+                        nominated_at=now,
+                    )
+                )
             if outcome.to_level is not None:
                 events += await self._enter_next_level(conn, e, outcome, now)
             events.append(
