@@ -38,6 +38,34 @@ async def only_ours(evaluation: Any, round_id: str, app_id: str) -> None:
             assert returned.status_code == 200, returned.text
 
 
+async def submit(registry: Any, product_id: str, self_assessment: int) -> str:
+    """A complete first-time food dossier, drafted and submitted; its application id."""
+    app_id = str(
+        (
+            await registry.post(
+                "/applications",
+                json={
+                    "product_id": product_id,
+                    "kind": "first_time",
+                    "self_assessment_score": self_assessment,
+                    "documents": [evidence(k) for k in FIRST_TIME_FOOD],
+                },
+            )
+        ).json()["id"]
+    )
+    submitted = await registry.post(f"/applications/{app_id}/submission")
+    assert submitted.status_code == 200, submitted.text
+    return app_id
+
+
+async def entered(evaluation: Any, round_id: str, app_id: str) -> None:
+    async def in_round() -> bool:
+        rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+        return any(r["application_id"] == app_id for r in rows)
+
+    await wait_until(in_round, timeout_seconds=60, what=f"application {app_id} in the round")
+
+
 async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_revoked(
     make_settings: Any, kafka_bootstrap: str
 ) -> None:
@@ -70,17 +98,7 @@ async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_re
         )
         assert council.status_code == 200, council.text
 
-        draft = await registry.post(
-            "/applications",
-            json={
-                "product_id": item["id"],
-                "kind": "first_time",
-                "self_assessment_score": 82,
-                "documents": [evidence(k) for k in FIRST_TIME_FOOD],
-            },
-        )
-        app_id = draft.json()["id"]
-        assert (await registry.post(f"/applications/{app_id}/submission")).status_code == 200
+        app_id = await submit(registry, item["id"], 82)
 
         async def accepted() -> bool:
             a = (await registry.get(f"/applications/{app_id}")).json()
@@ -184,24 +202,8 @@ async def test_inspections_recommendation_leads_to_a_revocation_shown_in_the_loo
                 ]
             },
         )
-        app_id = (
-            await registry.post(
-                "/applications",
-                json={
-                    "product_id": item["id"],
-                    "kind": "first_time",
-                    "self_assessment_score": 60,
-                    "documents": [evidence(k) for k in FIRST_TIME_FOOD],
-                },
-            )
-        ).json()["id"]
-        await registry.post(f"/applications/{app_id}/submission")
-
-        async def entered() -> bool:
-            rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
-            return any(r["application_id"] == app_id for r in rows)
-
-        await wait_until(entered, timeout_seconds=60, what="the entry")
+        app_id = await submit(registry, item["id"], 60)
+        await entered(evaluation, round_id, app_id)
         await only_ours(evaluation, round_id, app_id)
         points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.6"))
         for member in MEMBERS:
@@ -308,24 +310,8 @@ async def test_ninety_points_at_city_level_certify_4_stars_and_the_central_round
         ).json()["id"]
         await _council(evaluation, city)
         await _council(evaluation, central)
-        app_id = (
-            await registry.post(
-                "/applications",
-                json={
-                    "product_id": item["id"],
-                    "kind": "first_time",
-                    "self_assessment_score": 93,
-                    "documents": [evidence(k) for k in FIRST_TIME_FOOD],
-                },
-            )
-        ).json()["id"]
-        await registry.post(f"/applications/{app_id}/submission")
-
-        async def in_round(round_id: str) -> bool:
-            rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
-            return any(r["application_id"] == app_id for r in rows)
-
-        await wait_until(lambda: in_round(city), timeout_seconds=60, what="the city entry")
+        app_id = await submit(registry, item["id"], 93)
+        await entered(evaluation, city, app_id)
         points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.95"))
         at_city = await _score_and_decide(evaluation, city, app_id, points, "1/QĐ-UBND", today)
         assert (at_city["result"]["outcome"], at_city["result"]["outcome_star"]) == ("nominate", 4)
@@ -342,7 +328,7 @@ async def test_ninety_points_at_city_level_certify_4_stars_and_the_central_round
             if dict(r.headers).get("ce_type", b"").endswith(b".ProductNominated.v1")
         ]
         assert (nominated["carried_star"], nominated["to_level"]) == (4, "central")
-        assert await in_round(central)
+        await entered(evaluation, central, app_id)
         at_central = await _score_and_decide(
             evaluation, central, app_id, points, "2361/QĐ-BNNMT", today
         )

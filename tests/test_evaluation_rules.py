@@ -15,8 +15,8 @@ from ocop_contracts.events.evaluation import Level
 from ocop_runtime.auth import Role
 from ocop_runtime.testing import bearer, running, wait_until
 from tests.flow import evaluation_app, records_on, registry_app, send_event
-from tests.test_evaluation_flow import MEMBERS, only_ours, sheet_points
-from tests.test_registry import FIRST_TIME_FOOD, evidence, producer, product
+from tests.test_evaluation_flow import MEMBERS, entered, only_ours, sheet_points, submit
+from tests.test_registry import producer, product
 
 
 async def test_round_commands_are_answered_and_a_resent_one_has_no_second_effect(
@@ -85,24 +85,8 @@ async def test_a_member_from_the_producers_own_unit_holds_the_round_until_overri
             for i, m in enumerate(MEMBERS)
         ]
         await evaluation.put(f"/rounds/{round_id}/council", json={"members": members})
-        app_id = (
-            await registry.post(
-                "/applications",
-                json={
-                    "product_id": item["id"],
-                    "kind": "first_time",
-                    "self_assessment_score": 75,
-                    "documents": [evidence(k) for k in FIRST_TIME_FOOD],
-                },
-            )
-        ).json()["id"]
-        await registry.post(f"/applications/{app_id}/submission")
-
-        async def entered() -> bool:
-            rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
-            return any(r["application_id"] == app_id for r in rows)
-
-        await wait_until(entered, timeout_seconds=60, what="the entry")
+        app_id = await submit(registry, item["id"], 75)
+        await entered(evaluation, round_id, app_id)
         await only_ours(evaluation, round_id, app_id)
         points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.75"))
         for member in MEMBERS:
