@@ -70,8 +70,8 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from pydantic import SecretStr
 
+from bench.common import bench_settings, quiet_faststream
 from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
 from ocop_contracts.events import evaluation as contract
@@ -80,14 +80,13 @@ from ocop_evaluation import domain, publishing
 from ocop_evaluation.app import MIGRATIONS, create_app
 from ocop_evaluation.handlers import build_routes
 from ocop_evaluation.settings import EvaluationSettings
-from ocop_evaluation.usecases import HANOI, SERVICE, Evaluation
+from ocop_evaluation.usecases import HANOI, SERVICE, Evaluation, summarise
 from ocop_registry.domain.classification import Scheme, product_sets
 from ocop_runtime.auth import Role
 from ocop_runtime.db import create_pool
-from ocop_runtime.devidp import jwks_url
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import kafka_producer
-from ocop_runtime.testing import bearer, running, session_idp, wait_until
+from ocop_runtime.testing import bearer, running, wait_until
 
 ROUND_SIZE = int(os.environ.get("OCOP_BENCH_ROUND_SIZE", "600"))
 WARMUP = int(os.environ.get("OCOP_BENCH_WARMUP", "30"))
@@ -408,34 +407,7 @@ async def _raw_close(pool: asyncpg.Pool, round_id: UUID, override: str) -> int:
             units = [u for u in (e["commune_code"], e["district_code"]) if u]
             flags = domain.integrity_flags(result, council, units)
             outcome = domain.outcome_of(result, level)
-            parts = {
-                part.value: float(
-                    sum(
-                        (
-                            result.criterion_averages[c.id]
-                            for c in result.sheet.criteria
-                            if c.part is part
-                        ),
-                        Decimal(0),
-                    )
-                )
-                for part in domain.Part
-            }
-            summary = {
-                "score": str(result.score),
-                "star": result.star,
-                "outcome": outcome.kind.value,
-                "outcome_star": outcome.star,
-                "to_level": outcome.to_level.value if outcome.to_level else None,
-                "rulebook": result.rulebook.id,
-                "rulebook_version": result.rulebook.version,
-                "flags": [f.kind.value for f in flags],
-            }
-            not_recognised = outcome.kind is domain.OutcomeKind.NOT_RECOGNISED
-            status = {
-                domain.OutcomeKind.NOT_RECOGNISED: "not_recognised",
-                domain.OutcomeKind.FORWARD: "forwarded",
-            }.get(outcome.kind, "scored")
+            parts, summary, status = summarise(result, outcome, flags)
             updates.append((aid, level.value, status, json.dumps(summary)))
             if outcome.to_level is not None:
                 to = outcome.to_level.value
@@ -472,7 +444,19 @@ async def _raw_close(pool: asyncpg.Pool, round_id: UUID, override: str) -> int:
                     scored_at=now,
                 )
             )
-            if not_recognised:
+            if outcome.kind is domain.OutcomeKind.NOMINATE and outcome.to_level is not None:
+                events.append(
+                    contract.ProductNominated(
+                        application_id=aid,
+                        product_id=e["product_id"],
+                        round_id=round_id,
+                        score=float(result.score),
+                        carried_star=outcome.star or 4,
+                        to_level=contract.Level(outcome.to_level.value),
+                        nominated_at=now,
+                    )
+                )
+            if status == "not_recognised":
                 events.append(
                     contract.ProductNotRecognised(
                         application_id=aid,
@@ -735,25 +719,12 @@ async def _agree(app_pool: asyncpg.Pool, raw_pool: asyncpg.Pool, round_id: UUID)
 # ---------------------------------------------------------------- main
 
 
-class _WarningsOnly(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
 async def main() -> int:
-    for name in ("faststream", "faststream.access.kafka"):
-        logging.getLogger(name).addFilter(_WarningsOnly())
+    quiet_faststream()
     database_url = os.environ["OCOP_BENCH_DATABASE_URL"]
     bootstrap = os.environ["OCOP_BENCH_KAFKA_BOOTSTRAP"]
     unique = uuid4().hex[:8]
-    settings = EvaluationSettings(
-        env="test",
-        database_url=SecretStr(database_url),
-        db_schema=f"evaluation_bench_{unique}",
-        consumer_group=f"ocop.evaluation.bench.{unique}",
-        kafka_bootstrap_servers=bootstrap,
-        oidc_jwks_url=jwks_url(session_idp()),
-    )
+    settings = bench_settings(EvaluationSettings, unique)
     raw_schema = f"evaluation_raw_{unique}"
     app = create_app(settings)
     evaluation: Evaluation = app.state.evaluation

@@ -33,7 +33,6 @@ Requests are interleaved with their baseline (ocop, raw, ocop, raw, ...) so back
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import os
 import random
@@ -49,17 +48,16 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
-from pydantic import SecretStr
 
+from bench.common import bench_settings, quiet_faststream
 from ocop_registry import demo, store, usecases
 from ocop_registry.app import MIGRATIONS, create_app
 from ocop_registry.domain.certificates import EXPIRING_WITHIN_DAYS, Certificate
 from ocop_registry.settings import RegistrySettings
 from ocop_registry.usecases import Registry
 from ocop_runtime.db import create_pool
-from ocop_runtime.devidp import jwks_url
 from ocop_runtime.migrations import migrate
-from ocop_runtime.testing import running, session_idp, wait_until
+from ocop_runtime.testing import running, wait_until
 
 IMPORT_ROWS = int(os.environ.get("OCOP_BENCH_IMPORT_ROWS", "2000"))
 ROUNDS = int(os.environ.get("OCOP_BENCH_ROUNDS", "3"))
@@ -381,26 +379,11 @@ async def _http_floor(client: httpx.AsyncClient) -> list[float]:
 # ---------------------------------------------------------------- main
 
 
-class _WarningsOnly(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
 async def main() -> int:
-    # FastStream logs every subscription at INFO on stdout; keep the table readable.
-    for name in ("faststream", "faststream.access.kafka"):
-        logging.getLogger(name).addFilter(_WarningsOnly())
+    quiet_faststream()
     database_url = os.environ["OCOP_BENCH_DATABASE_URL"]
-    bootstrap = os.environ["OCOP_BENCH_KAFKA_BOOTSTRAP"]
     unique = uuid4().hex[:8]
-    settings = RegistrySettings(
-        env="test",
-        database_url=SecretStr(database_url),
-        db_schema=f"registry_bench_{unique}",
-        consumer_group=f"ocop.registry.bench.{unique}",
-        kafka_bootstrap_servers=bootstrap,
-        oidc_jwks_url=jwks_url(session_idp()),
-    )
+    settings = bench_settings(RegistrySettings, unique)
     raw_schema = f"registry_raw_{unique}"
     app = create_app(settings)
     registry: Registry = app.state.registry

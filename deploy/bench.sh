@@ -18,6 +18,6 @@ export OCOP_BENCH_KAFKA_BOOTSTRAP=127.0.0.1:$OCOP_KAFKA_PORT
 export OCOP_BENCH_DATABASE_URL=postgresql://postgres:$OCOP_PG_SUPERUSER_PASSWORD@127.0.0.1:$OCOP_PG_PORT/ocop
 "$ROOT/.venv/bin/python" -m ocop_runtime.kafka_security setup "$OCOP_BENCH_KAFKA_BOOTSTRAP"
 cd "$ROOT"
-"$ROOT/.venv/bin/python" bench/outbox_relay.py
-"$ROOT/.venv/bin/python" bench/registry_api.py
-"$ROOT/.venv/bin/python" bench/evaluation_round.py
+"$ROOT/.venv/bin/python" -m bench.outbox_relay
+"$ROOT/.venv/bin/python" -m bench.registry_api
+"$ROOT/.venv/bin/python" -m bench.evaluation_round

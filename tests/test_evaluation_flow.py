@@ -66,6 +66,21 @@ async def entered(evaluation: Any, round_id: str, app_id: str) -> None:
     await wait_until(in_round, timeout_seconds=60, what=f"application {app_id} in the round")
 
 
+async def council(evaluation: Any, round_id: str, units: dict[str, str] | None = None) -> None:
+    """The three MEMBERS, the first one chairing, from unit 00008 unless ``units`` says."""
+    members = [
+        {
+            "member_id": m,
+            "name": m,
+            "role": "chair" if i == 0 else "member",
+            "unit_code": (units or {}).get(m, "00008"),
+        }
+        for i, m in enumerate(MEMBERS)
+    ]
+    named = await evaluation.put(f"/rounds/{round_id}/council", json={"members": members})
+    assert named.status_code == 200, named.text
+
+
 async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_revoked(
     make_settings: Any, kafka_bootstrap: str
 ) -> None:
@@ -82,21 +97,7 @@ async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_re
         )
         assert opened.status_code == 201, opened.text
         round_id = opened.json()["id"]
-        council = await evaluation.put(
-            f"/rounds/{round_id}/council",
-            json={
-                "members": [
-                    {
-                        "member_id": m,
-                        "name": f"Thành viên {i}",
-                        "role": "chair" if i == 0 else "member",
-                        "unit_code": "00008",
-                    }
-                    for i, m in enumerate(MEMBERS)
-                ]
-            },
-        )
-        assert council.status_code == 200, council.text
+        await council(evaluation, round_id)
 
         app_id = await submit(registry, item["id"], 82)
 
@@ -193,15 +194,7 @@ async def test_inspections_recommendation_leads_to_a_revocation_shown_in_the_loo
                 "/rounds", json={"year": int(today[:4]), "level": "city", "name": "Thành phố"}
             )
         ).json()["id"]
-        await evaluation.put(
-            f"/rounds/{round_id}/council",
-            json={
-                "members": [
-                    {"member_id": m, "name": m, "role": "chair" if i == 0 else "member"}
-                    for i, m in enumerate(MEMBERS)
-                ]
-            },
-        )
+        await council(evaluation, round_id)
         app_id = await submit(registry, item["id"], 60)
         await entered(evaluation, round_id, app_id)
         await only_ours(evaluation, round_id, app_id)
@@ -258,16 +251,6 @@ async def test_inspections_recommendation_leads_to_a_revocation_shown_in_the_loo
         assert history["certificates"][0]["decision_date"] == today
 
 
-async def _council(evaluation: Any, round_id: str) -> None:
-    members = [
-        {"member_id": m, "name": m, "role": "chair" if i == 0 else "member", "unit_code": "00008"}
-        for i, m in enumerate(MEMBERS)
-    ]
-    assert (
-        await evaluation.put(f"/rounds/{round_id}/council", json={"members": members})
-    ).status_code == 200
-
-
 async def _score_and_decide(
     evaluation: Any, round_id: str, app_id: str, points: dict[str, str], number: str, day: str
 ) -> dict[str, Any]:
@@ -308,8 +291,8 @@ async def test_ninety_points_at_city_level_certify_4_stars_and_the_central_round
                 "/rounds", json={"year": year, "level": "central", "name": "Trung ương"}
             )
         ).json()["id"]
-        await _council(evaluation, city)
-        await _council(evaluation, central)
+        await council(evaluation, city)
+        await council(evaluation, central)
         app_id = await submit(registry, item["id"], 93)
         await entered(evaluation, city, app_id)
         points = sheet_points(item["product_set"], date.fromisoformat(today), Decimal("0.95"))

@@ -15,7 +15,14 @@ from ocop_contracts.events.evaluation import Level
 from ocop_runtime.auth import Role
 from ocop_runtime.testing import bearer, running, wait_until
 from tests.flow import evaluation_app, records_on, registry_app, send_event
-from tests.test_evaluation_flow import MEMBERS, entered, only_ours, sheet_points, submit
+from tests.test_evaluation_flow import (
+    MEMBERS,
+    council,
+    entered,
+    only_ours,
+    sheet_points,
+    submit,
+)
 from tests.test_registry import producer, product
 
 
@@ -75,16 +82,7 @@ async def test_a_member_from_the_producers_own_unit_holds_the_round_until_overri
                 "/rounds", json={"year": int(today[:4]), "level": "city", "name": "Thành phố"}
             )
         ).json()["id"]
-        members = [
-            {
-                "member_id": m,
-                "name": m,
-                "role": "chair" if i == 0 else "member",
-                "unit_code": "00004" if i == 1 else "00008",
-            }
-            for i, m in enumerate(MEMBERS)
-        ]
-        await evaluation.put(f"/rounds/{round_id}/council", json={"members": members})
+        await council(evaluation, round_id, units={MEMBERS[1]: "00004"})
         app_id = await submit(registry, item["id"], 75)
         await entered(evaluation, round_id, app_id)
         await only_ours(evaluation, round_id, app_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID
 
 from ocop_contracts import Event
@@ -70,7 +70,3 @@ def expiring(c: domain.Certificate, days_before: int, at: datetime) -> Event:
         days_before=days_before,
         notified_at=at,
     )
-
-
-def day_of(at: datetime) -> date:
-    return at.date()

@@ -47,6 +47,39 @@ class Refused(Exception):
         self.reason = reason
 
 
+def summarise(
+    result: domain.CouncilResult,
+    outcome: domain.Outcome,
+    flags: Sequence[domain.IntegrityFlag],
+) -> tuple[dict[str, float], dict[str, Any], str]:
+    """What a closed round keeps of one product's result: average points per part, the
+    summary stored on the entry, and the entry's new status."""
+    parts = {
+        part.value: float(
+            sum(
+                (result.criterion_averages[c.id] for c in result.sheet.criteria if c.part is part),
+                Decimal(0),
+            )
+        )
+        for part in domain.Part
+    }
+    summary = {
+        "score": str(result.score),
+        "star": result.star,
+        "outcome": outcome.kind.value,
+        "outcome_star": outcome.star,
+        "to_level": outcome.to_level.value if outcome.to_level else None,
+        "rulebook": result.rulebook.id,
+        "rulebook_version": result.rulebook.version,
+        "flags": [f.kind.value for f in flags],
+    }
+    status = {
+        domain.OutcomeKind.NOT_RECOGNISED: "not_recognised",
+        domain.OutcomeKind.FORWARD: "forwarded",
+    }.get(outcome.kind, "scored")
+    return parts, summary, status
+
+
 def hanoi_now() -> datetime:
     return datetime.now(HANOI)
 
@@ -453,33 +486,7 @@ class Evaluation:
         for application_id, (result, flags) in results.items():
             outcome = domain.outcome_of(result, level)
             e = entries[application_id]
-            parts = {
-                part.value: float(
-                    sum(
-                        (
-                            result.criterion_averages[c.id]
-                            for c in result.sheet.criteria
-                            if c.part is part
-                        ),
-                        Decimal(0),
-                    )
-                )
-                for part in domain.Part
-            }
-            summary = {
-                "score": str(result.score),
-                "star": result.star,
-                "outcome": outcome.kind.value,
-                "outcome_star": outcome.star,
-                "to_level": outcome.to_level.value if outcome.to_level else None,
-                "rulebook": result.rulebook.id,
-                "rulebook_version": result.rulebook.version,
-                "flags": [f.kind.value for f in flags],
-            }
-            status = {
-                domain.OutcomeKind.NOT_RECOGNISED: "not_recognised",
-                domain.OutcomeKind.FORWARD: "forwarded",
-            }.get(outcome.kind, "scored")
+            parts, summary, status = summarise(result, outcome, flags)
             await store.set_entry_status(conn, application_id, current.level, status, summary)
             if outcome.kind is domain.OutcomeKind.NOMINATE and outcome.to_level is not None:
                 events.append(

@@ -383,25 +383,6 @@ async def all_commune_versions(conn: Conn) -> dict[str, list[UnitVersion]]:
     return out
 
 
-async def unit_names(conn: Conn, keys: Sequence[tuple[str, date]]) -> dict[tuple[str, date], str]:
-    rows = await conn.fetch(
-        "SELECT code, valid_from, name FROM admin_units"
-        " WHERE (code, valid_from) IN (SELECT * FROM unnest($1::text[], $2::date[]))",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-    )
-    return {(r["code"], r["valid_from"]): r["name"] for r in rows}
-
-
-async def district_name(conn: Conn, code: str) -> str | None:
-    name = await conn.fetchval(
-        "SELECT name FROM admin_units WHERE code = $1 AND level = 'district'"
-        " ORDER BY valid_from DESC LIMIT 1",
-        code,
-    )
-    return str(name) if name is not None else None
-
-
 async def list_units(
     conn: Conn, *, on: date, level: str | None, limit: int, after: str | None
 ) -> list[asyncpg.Record]:
