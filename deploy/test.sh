@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: lint, format check, types, then the whole pytest suite against a private Kafka and
 # PostgreSQL on their own ports (19092/19093, 15432) under .ocop/test, so a running `make up`
-# stack is left alone. The test stack is started fresh and stopped afterwards.
+# stack is left alone. The test stack is started fresh and stopped afterwards. OCOP_TEST_STATE_DIR
+# and OCOP_TEST_*_PORT let two test runs share a machine.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,7 @@ say "ruff check"; "$VENV/ruff" check .
 say "ruff format --check"; "$VENV/ruff" format --check .
 say "mypy"; "$VENV/mypy"
 
-export OCOP_STATE_DIR=$ROOT/.ocop/test
+export OCOP_STATE_DIR=${OCOP_TEST_STATE_DIR:-$ROOT/.ocop/test}
 export OCOP_KAFKA_PORT=${OCOP_TEST_KAFKA_PORT:-19092}
 export OCOP_KAFKA_CONTROLLER_PORT=${OCOP_TEST_KAFKA_CONTROLLER_PORT:-19093}
 export OCOP_KAFKA_DIR=$OCOP_STATE_DIR/kafka

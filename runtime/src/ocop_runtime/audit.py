@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ocop_runtime.auth import Principal, Role, require
 from ocop_runtime.db import transaction
+from ocop_runtime.refusals import Conflict, Refusal
 
 Channel = Literal["http", "kafka"]
 
@@ -130,7 +131,14 @@ class Outcome:
     result: str = "accepted"
 
 
-Refusal = tuple[int, str, str]  # HTTP status, field, reason
+def refusal_of(exc: Exception) -> Refusal | None:
+    """``exc`` as a refusal to answer over HTTP, or None when it is not the caller's mistake."""
+    if isinstance(exc, Refusal):
+        return exc
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        # Two requests raced for the same key; the loser learns it like a duplicate.
+        return Conflict("id", "changed by a concurrent request; try again")
+    return None
 
 
 @contextlib.asynccontextmanager
@@ -138,12 +146,11 @@ async def audited(
     pool: asyncpg.Pool,
     name: str,
     who: Principal,
-    refusal: Callable[[Exception], Refusal | None],
     aggregate_id: object = None,
 ) -> AsyncIterator[tuple[asyncpg.Connection, Outcome]]:
-    """One use case in one transaction with its audit row. An exception that ``refusal``
-    recognises is a user's mistake: it is audited (in its own transaction, as nothing else is
-    kept) and answered with its 4xx, the field and the reason."""
+    """One use case in one transaction with its audit row. A refusal (see
+    :mod:`ocop_runtime.refusals`) is a user's mistake: it is audited (in its own transaction, as
+    nothing else is kept) and answered with its 4xx, the field and the reason."""
     outcome = Outcome(aggregate_id)
     actor = Actor.of(who)
     try:
@@ -155,18 +162,23 @@ async def audited(
     except HTTPException:
         raise
     except Exception as exc:
-        refused = refusal(exc)
+        refused = refusal_of(exc)
         if refused is None:
             raise
-        status, field, reason = refused
         await record(
             pool,
             actor,
             name,
             aggregate_id=outcome.aggregate_id,
             outcome="refused",
-            detail=f"{field}: {reason}",
+            detail=f"{refused.field}: {refused.reason}",
         )
-        raise HTTPException(
-            status, detail=[{"loc": ["body", field], "msg": reason, "type": "rule_violation"}]
-        ) from exc
+        raise http_problem(refused) from exc
+
+
+def http_problem(refused: Refusal, where: str = "body") -> HTTPException:
+    """The HTTP answer to a refusal: its status, and the field and reason in FastAPI's shape."""
+    return HTTPException(
+        refused.status,
+        detail=[{"loc": [where, refused.field], "msg": refused.reason, "type": "rule_violation"}],
+    )

@@ -4,6 +4,7 @@ topic under the command's key."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -14,59 +15,57 @@ from ocop_runtime import audit
 from ocop_runtime.audit import Actor
 from ocop_runtime.consumer import Delivery
 from ocop_runtime.outbox import stage_event
+from ocop_runtime.refusals import Refusal
 
-Refusal = Callable[[Exception], tuple[str, str] | None]  # -> (field, reason) or not a refusal
 
+@dataclass(frozen=True)
+class Answerer:
+    """How one service answers the commands it takes over Kafka: its name and reply types."""
 
-async def answer(
-    conn: asyncpg.Connection,
-    delivery: Delivery,
-    command: Event,
-    run: Callable[[], Awaitable[bool]],
-    *,
-    service: str,
-    accepted: type[CommandAcceptedBase],
-    rejected: type[CommandRejectedBase],
-    refusal: Refusal,
-) -> None:
-    """Run ``command`` in a savepoint. A refusal rolls its effects back and is answered with
-    ``rejected`` (the field and the reason); success with ``accepted`` (``duplicate`` when
-    ``run`` says it had nothing to do). Both are audited; anything else propagates (retried)."""
-    common = {
-        "command_id": delivery.envelope.id,
-        "command_type": delivery.envelope.type,
-        "command_key": command.key(),
-    }
-    now = datetime.now(UTC)
-    actor = Actor.kafka(delivery.envelope.source)
-    try:
-        async with conn.transaction():
-            created = await run()
-    except Exception as exc:
-        refused = refusal(exc)
-        if refused is None:
-            raise
-        field, reason = refused
+    service: str
+    accepted: type[CommandAcceptedBase]
+    rejected: type[CommandRejectedBase]
+
+    async def __call__(
+        self,
+        conn: asyncpg.Connection,
+        delivery: Delivery,
+        command: Event,
+        run: Callable[[], Awaitable[bool]],
+    ) -> None:
+        """Run ``command`` in a savepoint. A refusal (:mod:`ocop_runtime.refusals`) rolls its
+        effects back and is answered with ``rejected`` (the field and the reason); success with
+        ``accepted`` (``duplicate`` when ``run`` says it had nothing to do). Both are audited;
+        anything else propagates (retried)."""
+        common = {
+            "command_id": delivery.envelope.id,
+            "command_type": delivery.envelope.type,
+            "command_key": command.key(),
+        }
+        now = datetime.now(UTC)
+        actor = Actor.kafka(delivery.envelope.source)
+        try:
+            async with conn.transaction():
+                created = await run()
+        except Refusal as refused:
+            await audit.record(
+                conn,
+                actor,
+                command.EVENT_NAME,
+                aggregate_id=command.key(),
+                outcome="refused",
+                detail=f"{refused.field}: {refused.reason}",
+            )
+            problem = Problem(field=refused.field, reason=refused.reason)
+            reply: Event = self.rejected(**common, errors=[problem], rejected_at=now)
+            await stage_event(conn, reply, service=self.service)
+            return
         await audit.record(
             conn,
             actor,
             command.EVENT_NAME,
             aggregate_id=command.key(),
-            outcome="refused",
-            detail=f"{field}: {reason}",
+            outcome="created" if created else "repeat",
         )
-        problem = Problem(field=field, reason=reason)
-        await stage_event(
-            conn, rejected(**common, errors=[problem], rejected_at=now), service=service
-        )
-        return
-    await audit.record(
-        conn,
-        actor,
-        command.EVENT_NAME,
-        aggregate_id=command.key(),
-        outcome="created" if created else "repeat",
-    )
-    await stage_event(
-        conn, accepted(**common, duplicate=not created, accepted_at=now), service=service
-    )
+        reply = self.accepted(**common, duplicate=not created, accepted_at=now)
+        await stage_event(conn, reply, service=self.service)

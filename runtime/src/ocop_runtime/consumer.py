@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from ocop_contracts import Envelope, EnvelopeError, Event, UnknownEventType, event_class
 from ocop_runtime.dlq import dead_letter_headers
+from ocop_runtime.refusals import Unprocessable
 from ocop_runtime.telemetry import Metrics, context_from
 
 log = logging.getLogger("ocop.consumer")
@@ -101,11 +102,6 @@ class EventRoutes:
 
 class _DeadLettered(Exception):
     pass
-
-
-class Unprocessable(Exception):
-    """Raised by a handler for a well-formed event that can never be applied here (it names
-    something this service has never seen): dead-lettered at once, without retries."""
 
 
 class EventConsumer:

@@ -16,7 +16,7 @@ from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_evaluation import domain, store
-from ocop_evaluation.usecases import Evaluation, NotFound, Refused
+from ocop_evaluation.usecases import Evaluation
 from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
 from ocop_runtime.auth import Principal, Role, require
@@ -35,22 +35,10 @@ def get_evaluation(request: Request) -> Evaluation:
 Ev = Annotated[Evaluation, Depends(get_evaluation)]
 
 
-def _refusal(exc: Exception) -> audit.Refusal | None:
-    if isinstance(exc, domain.RuleViolation):
-        return status.HTTP_422_UNPROCESSABLE_CONTENT, exc.field, exc.reason
-    if isinstance(exc, Refused):
-        return exc.status, exc.field, exc.reason
-    if isinstance(exc, NotFound):
-        return status.HTTP_404_NOT_FOUND, "id", str(exc)
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        return status.HTTP_409_CONFLICT, "id", "changed by a concurrent request; try again"
-    return None
-
-
 def use_case(
     ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
 ) -> contextlib.AbstractAsyncContextManager[tuple[asyncpg.Connection, audit.Outcome]]:
-    return audit.audited(ctx.pool, name, who, _refusal, aggregate_id)
+    return audit.audited(ctx.pool, name, who, aggregate_id)
 
 
 # ---------------------------------------------------------------- producers (local copy)

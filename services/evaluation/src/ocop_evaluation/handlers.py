@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 
-from ocop_contracts import Event
 from ocop_contracts.commands import evaluation as cmd
 from ocop_contracts.events import (
     ApplicationSubmitted,
@@ -22,14 +20,13 @@ from ocop_evaluation import domain, store, usecases
 from ocop_evaluation.usecases import Evaluation
 from ocop_runtime import commands
 from ocop_runtime.consumer import Delivery, EventRoutes
+from ocop_runtime.refusals import Conflict
 
-
-def _refusal(exc: Exception) -> tuple[str, str] | None:
-    if isinstance(exc, (domain.RuleViolation, usecases.Refused)):
-        return exc.field, exc.reason
-    if isinstance(exc, usecases.NotFound):
-        return "round_id", str(exc)
-    return None
+_answer = commands.Answerer(
+    service=usecases.SERVICE,
+    accepted=cmd.EvaluationCommandAccepted,
+    rejected=cmd.EvaluationCommandRejected,
+)
 
 
 def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
@@ -88,27 +85,13 @@ def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
     ) -> None:
         await ev.withdraw_application(conn, event)
 
-    async def answer(
-        command: Event, delivery: Delivery, conn: asyncpg.Connection, run: Any
-    ) -> None:
-        await commands.answer(
-            conn,
-            delivery,
-            command,
-            run,
-            service=usecases.SERVICE,
-            accepted=cmd.EvaluationCommandAccepted,
-            rejected=cmd.EvaluationCommandRejected,
-            refusal=_refusal,
-        )
-
     @routes.on(cmd.OpenRound)
     async def on_open_round(conn: asyncpg.Connection, command: cmd.OpenRound, d: Delivery) -> None:
         async def run() -> bool:
             existing = await store.get_round(conn, command.round_id)
             if existing is not None:
                 if (existing["year"], existing["level"]) != (command.year, command.level.value):
-                    raise usecases.Refused(409, "round_id", "is a different round already")
+                    raise Conflict("round_id", "is a different round already")
                 return False
             await ev.open_round(
                 conn,
@@ -119,7 +102,7 @@ def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
             )
             return True
 
-        await answer(command, d, conn, run)
+        await _answer(conn, d, command, run)
 
     @routes.on(cmd.SubmitScoreSheet)
     async def on_submit_score_sheet(
@@ -132,7 +115,7 @@ def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
             )
             return True
 
-        await answer(command, d, conn, run)
+        await _answer(conn, d, command, run)
 
     @routes.on(cmd.CloseRound)
     async def on_close_round(
@@ -145,7 +128,7 @@ def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
             await ev.close_round(conn, command.round_id, command.override_reason)
             return True
 
-        await answer(command, d, conn, run)
+        await _answer(conn, d, command, run)
 
     @routes.on(cmd.RecordDecision)
     async def on_record_decision(
@@ -158,7 +141,7 @@ def build_routes(evaluation: Evaluation | None = None) -> EventRoutes:
             await ev.decide(conn, command.round_id, command.decision_number, command.decision_date)
             return True
 
-        await answer(command, d, conn, run)
+        await _answer(conn, d, command, run)
 
     @routes.on(RevocationRecommended)
     async def on_revocation_recommended(

@@ -18,8 +18,8 @@ from ocop_contracts import Event
 from ocop_contracts.events import evaluation as contract
 from ocop_contracts.events import registry as registry_events
 from ocop_evaluation import domain, publishing, store
-from ocop_runtime.consumer import Unprocessable
 from ocop_runtime.outbox import stage_events
+from ocop_runtime.refusals import Conflict, Forbidden, NotFound, Unprocessable
 
 SERVICE = "evaluation"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -31,20 +31,6 @@ ENTRY_LEVEL = {
     "1489": domain.Level.CITY,
 }
 MIN_COUNCIL = 3
-
-
-class NotFound(Unprocessable, LookupError):
-    """Nothing by that id here: 404 over HTTP; a dead letter when an event names it."""
-
-
-class Refused(Exception):
-    """A command refused for a reason other than a rule: ``status`` says which 4xx."""
-
-    def __init__(self, status: int, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.status = status
-        self.field = field
-        self.reason = reason
 
 
 def summarise(
@@ -175,7 +161,7 @@ class Evaluation:
 
     async def advance_clock(self, conn: asyncpg.Connection, days: int) -> datetime:
         if not self.clock_may_move:
-            raise Refused(409, "clock", "the clock cannot be moved in production")
+            raise Conflict("clock", "the clock cannot be moved in production")
         await store.advance_clock(conn, days)
         return await self.now(conn)
 
@@ -275,7 +261,7 @@ class Evaluation:
                 "level", f"there are no {level.value} councils under {rulebook.ref} in force today"
             )
         if await store.open_round(conn, year, level.value) is not None:
-            raise Refused(409, "level", f"a {level.value} round of {year} is already open")
+            raise Conflict("level", f"a {level.value} round of {year} is already open")
         round_id = round_id or uuid4()
         await store.insert_round(conn, round_id, year, level.value, name, now)
         attached = await store.attach_waiting(conn, round_id, year, level.value)
@@ -291,7 +277,7 @@ class Evaluation:
     async def _round(self, conn: asyncpg.Connection, round_id: UUID, *, lock: bool = True) -> Round:
         row = await store.get_round(conn, round_id, for_update=lock)
         if row is None:
-            raise NotFound(f"round {round_id} does not exist")
+            raise NotFound("round_id", f"round {round_id} does not exist")
         return Round(row["id"], row["year"], row["level"], row["status"])
 
     async def set_council(
@@ -299,9 +285,7 @@ class Evaluation:
     ) -> None:
         current = await self._round(conn, round_id)
         if current.status != "open":
-            raise Refused(
-                409, "round", f"round {round_id} is {current.status}; its council is fixed"
-            )
+            raise Conflict("round", f"round {round_id} is {current.status}; its council is fixed")
         ids = [m["member_id"] for m in members]
         if len(set(ids)) != len(ids):
             raise domain.RuleViolation("members", "a member is listed twice")
@@ -322,9 +306,9 @@ class Evaluation:
         """Record (or amend, until the round closes) one member's sheet for one product."""
         current = await self._round(conn, round_id, lock=False)
         if current.status != "open":
-            raise Refused(409, "round", f"round {round_id} is {current.status}; sheets are final")
+            raise Conflict("round", f"round {round_id} is {current.status}; sheets are final")
         if member_id not in {m["member_id"] for m in await store.council(conn, round_id)}:
-            raise Refused(403, "member", "only a member of this round's council hands in sheets")
+            raise Forbidden("member", "only a member of this round's council hands in sheets")
         entry = await store.get_entry(conn, application_id, round_id)
         if entry is None or entry["status"] == "withdrawn":
             raise domain.RuleViolation(
@@ -388,7 +372,7 @@ class Evaluation:
         it leaves the round and the registry lets the producer correct and resubmit it."""
         current = await self._round(conn, round_id)
         if current.status != "open":
-            raise Refused(409, "round", f"round {round_id} is {current.status}")
+            raise Conflict("round", f"round {round_id} is {current.status}")
         entry = await store.get_entry(conn, application_id, round_id)
         if entry is None or entry["status"] != "entered":
             raise domain.RuleViolation(
@@ -461,7 +445,7 @@ class Evaluation:
     ) -> int:
         current = await self._round(conn, round_id)
         if current.status != "open":
-            raise Refused(409, "round", f"round {round_id} is already {current.status}")
+            raise Conflict("round", f"round {round_id} is already {current.status}")
         results, missing = await self.results(conn, round_id)
         if missing:
             raise domain.RuleViolation(
@@ -473,8 +457,7 @@ class Evaluation:
             for f in flags
         ]
         if flagged and not (override and override.strip()):
-            raise Refused(
-                409,
+            raise Conflict(
                 "flags",
                 f"{len(flagged)} integrity flag(s) unresolved; resolve them or close with an "
                 "override reason: " + "; ".join(flagged[:5]),
@@ -596,9 +579,7 @@ class Evaluation:
         batch of certificates, one of statuses and one of events."""
         current = await self._round(conn, round_id)
         if current.status != "closed":
-            raise Refused(
-                409, "round", f"round {round_id} is {current.status}; decide a closed round"
-            )
+            raise Conflict("round", f"round {round_id} is {current.status}; decide a closed round")
         now = await self.now(conn)
         level = domain.Level(current.level)
         chosen = []
@@ -632,8 +613,7 @@ class Evaluation:
                 e["kind"], domain.certify
             )
             if act is domain.certify and history.live is not None and history.live.level is level:
-                raise Refused(
-                    409,
+                raise Conflict(
                     "certificate",
                     f"product {e['product_id']} already holds live certificate "
                     f"{rows[history.live.id]['number']} at the {level.value} level",
@@ -699,10 +679,10 @@ class Evaluation:
     ) -> None:
         row = await store.get_certificate(conn, certificate_id)
         if row is None:
-            raise NotFound(f"certificate {certificate_id} does not exist")
+            raise NotFound("certificate_id", f"certificate {certificate_id} does not exist")
         history, rows = await self._history(conn, row["product_id"])
         if history.live is None or history.live.id != certificate_id:
-            raise Refused(409, "certificate", f"certificate {row['number']} is not live")
+            raise Conflict("certificate", f"certificate {row['number']} is not live")
         after, events = domain.revoke(history, grounds, decision_number, decision_date, revoked_on)
         now = await self.now(conn)
         await self._save(conn, after, rows, {}, None, now)
@@ -738,13 +718,15 @@ class Evaluation:
     ) -> str:
         rec = await store.get_recommendation(conn, recommendation_id, for_update=True)
         if rec is None:
-            raise NotFound(f"recommendation {recommendation_id} does not exist")
+            raise NotFound(
+                "recommendation_id", f"recommendation {recommendation_id} does not exist"
+            )
         if rec["decided"] is not None:
-            raise Refused(409, "recommendation", f"already decided: {rec['decided']}")
+            raise Conflict("recommendation", f"already decided: {rec['decided']}")
         if revoke:
             history, _ = await self._history(conn, rec["product_id"])
             if history.live is None:
-                raise Refused(409, "certificate", "the product holds no live certificate")
+                raise Conflict("certificate", "the product holds no live certificate")
             await self.revoke(
                 conn, history.live.id, rec["grounds"], decision_number, decision_date, None
             )

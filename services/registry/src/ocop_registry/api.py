@@ -29,11 +29,12 @@ from ocop_registry.domain.dossier import (
     missing_documents,
 )
 from ocop_registry.publishing import lookup_url
-from ocop_registry.usecases import Conflict, Forbidden, NotFound, Registry
+from ocop_registry.usecases import Registry
 from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
 from ocop_runtime.audit import Actor
 from ocop_runtime.auth import EVERY_ROLE, Principal, Role, require
+from ocop_runtime.refusals import Conflict
 
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 COMMUNE = r"^[0-9]{5}$"
@@ -54,27 +55,11 @@ def _problem(code: int, field: str, reason: str, where: str = "body") -> HTTPExc
     )
 
 
-def _refusal(exc: Exception) -> audit.Refusal | None:
-    """The registry's refusals as HTTP answers: rules 422, duplicates 409, scope 403, 404."""
-    if isinstance(exc, domain.RuleViolation):
-        return status.HTTP_422_UNPROCESSABLE_CONTENT, exc.field, exc.reason
-    if isinstance(exc, Conflict):
-        return status.HTTP_409_CONFLICT, exc.field, exc.reason
-    if isinstance(exc, Forbidden):
-        return status.HTTP_403_FORBIDDEN, exc.field, exc.reason
-    if isinstance(exc, NotFound):
-        return status.HTTP_404_NOT_FOUND, "id", str(exc)
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        # Two requests raced for the same business key; the loser learns it like a duplicate.
-        return status.HTTP_409_CONFLICT, "id", "already registered by a concurrent request"
-    return None
-
-
 def use_case(
     ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
 ) -> contextlib.AbstractAsyncContextManager[tuple[asyncpg.Connection, audit.Outcome]]:
-    """One audited transaction; the registry's refusals become 4xx with field and reason."""
-    return audit.audited(ctx.pool, name, who, _refusal, aggregate_id)
+    """One audited transaction; refusals become 4xx with field and reason."""
+    return audit.audited(ctx.pool, name, who, aggregate_id)
 
 
 NO_ONE = UUID(int=0)

@@ -3,11 +3,8 @@ commands other agencies' systems send."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import asyncpg
 
-from ocop_contracts import Event
 from ocop_contracts.commands import registry as cmd
 from ocop_contracts.events import evaluation as ev
 from ocop_registry import domain
@@ -15,7 +12,7 @@ from ocop_registry.domain import applications as apps
 from ocop_registry.domain import products
 from ocop_registry.domain.certificates import Certificate
 from ocop_registry.domain.dossier import ApplicationKind, DocumentType, EvidenceFile
-from ocop_registry.usecases import SERVICE, Conflict, NotFound, Registry
+from ocop_registry.usecases import SERVICE, Registry
 from ocop_runtime import commands
 from ocop_runtime.consumer import Delivery, EventRoutes
 
@@ -50,30 +47,11 @@ def _document_type(index: int, value: str) -> DocumentType:
         ) from None
 
 
-def _refusal(exc: Exception) -> tuple[str, str] | None:
-    if isinstance(exc, (domain.RuleViolation, Conflict)):
-        return exc.field, exc.reason
-    if isinstance(exc, NotFound):
-        return "id", str(exc)
-    return None
-
-
-async def _answer(
-    conn: asyncpg.Connection,
-    delivery: Delivery,
-    command: Event,
-    run: Callable[[], Awaitable[bool]],
-) -> None:
-    await commands.answer(
-        conn,
-        delivery,
-        command,
-        run,
-        service=SERVICE,
-        accepted=cmd.RegistryCommandAccepted,
-        rejected=cmd.RegistryCommandRejected,
-        refusal=_refusal,
-    )
+_answer = commands.Answerer(
+    service=SERVICE,
+    accepted=cmd.RegistryCommandAccepted,
+    rejected=cmd.RegistryCommandRejected,
+)
 
 
 def build_routes(registry: Registry) -> EventRoutes:

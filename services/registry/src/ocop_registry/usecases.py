@@ -16,38 +16,16 @@ from ocop_registry.domain import applications as apps
 from ocop_registry.domain import certificates as certs
 from ocop_registry.domain import classification, products
 from ocop_registry.publishing import DomainEvent, to_contract
-from ocop_runtime.consumer import Unprocessable
 from ocop_runtime.db import transaction
 from ocop_runtime.outbox import stage_event
+from ocop_runtime.refusals import Conflict, Forbidden, NotFound
 
 SERVICE = "registry"
-
-
-class NotFound(Unprocessable, LookupError):
-    """Nothing by that id here: 404 over HTTP; a dead letter when an event names it."""
-
-
-class Forbidden(Exception):
-    """The caller may not act on that unit (a commune officer outside their units)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 def check_unit(scope: store.Scope | None, unit: domain.UnitVersion) -> None:
     if scope is not None and not scope.allows_unit(unit.code, unit.district_code):
         raise Forbidden("commune_code", f"{unit.code} ({unit.name}) is outside your units")
-
-
-class Conflict(Exception):
-    """The command clashes with what is registered (a duplicate business key)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 # The programme's days are Hanoi's: a regime that takes effect "on 6 July" does so at
@@ -129,7 +107,7 @@ class Registry:
         # Kafka order) follow their commit order.
         current = await store.get_producer(conn, producer_id, for_update=True, scope=scope)
         if current is None:
-            raise NotFound(f"producer {producer_id} is not registered")
+            raise NotFound("producer_id", f"producer {producer_id} is not registered")
         return current
 
     async def update_producer(
@@ -233,7 +211,7 @@ class Registry:
     ) -> products.Product:
         current = await store.get_product(conn, product_id, for_update=True, scope=scope)
         if current is None:
-            raise NotFound(f"product {product_id} is not registered")
+            raise NotFound("product_id", f"product {product_id} is not registered")
         return current
 
     async def update_product(
@@ -309,7 +287,7 @@ class Registry:
     ) -> apps.Application:
         current = await store.get_application(conn, application_id, for_update=True, scope=scope)
         if current is None:
-            raise NotFound(f"application {application_id} does not exist")
+            raise NotFound("application_id", f"application {application_id} does not exist")
         return current
 
     async def revise_application(
@@ -388,7 +366,9 @@ class Registry:
             return
         current = await store.get_application(conn, application_id, for_update=True)
         if current is None:
-            raise NotFound(f"application {application_id} is not one the registry filed")
+            raise NotFound(
+                "application_id", f"application {application_id} is not one the registry filed"
+            )
         moved = apps.apply_result(current, status, reasons, now=self.clock())
         if moved is not current:
             await store.save_application(conn, moved)
@@ -401,7 +381,8 @@ class Registry:
     ) -> None:
         if await store.get_product(conn, certificate.product_id, for_update=True) is None:
             raise NotFound(
-                f"certificate {certificate.number} names unknown product {certificate.product_id}"
+                "product_id",
+                f"certificate {certificate.number} names unknown product {certificate.product_id}",
             )
         await store.record_certificate(conn, certificate, self.clock())
         await self._project(conn, certificate.product_id)
@@ -418,11 +399,13 @@ class Registry:
         expired_on: date | None = None,
     ) -> None:
         if await store.get_product(conn, product_id, for_update=True) is None:
-            raise NotFound(f"unknown product {product_id}")
+            raise NotFound("product_id", f"unknown product {product_id}")
         if not await store.end_certificate(
             conn, certificate_id, revoked_on=revoked_on, grounds=grounds, expired_on=expired_on
         ):
-            raise NotFound(f"certificate {certificate_id} was never reported to the registry")
+            raise NotFound(
+                "certificate_id", f"certificate {certificate_id} was never reported to the registry"
+            )
         await self._project(conn, product_id)
 
     async def _project(self, conn: asyncpg.Connection, product_id: UUID) -> None:

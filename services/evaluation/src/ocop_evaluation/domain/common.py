@@ -7,16 +7,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeAlias
 
+from ocop_runtime.refusals import RuleViolation
+
+__all__ = ["RuleViolation"]  # the error users see, raised by every rule
+
 Points: TypeAlias = Decimal | int | float
-
-
-class RuleViolation(ValueError):
-    """A command the evaluation rules refuse; ``field`` names the offending input."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class Level(StrEnum):
