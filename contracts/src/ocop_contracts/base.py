@@ -1,16 +1,12 @@
-"""Base classes for published events and the catalogue of event types."""
+"""The base class of every published event and command; each one registers its ``ce_type``."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ocop_contracts.envelope import ce_type
-
-
-class UnknownEventType(LookupError):
-    """A ``ce_type`` that no contract in this package describes (unknown name or version)."""
 
 
 class Event(BaseModel):
@@ -78,37 +74,10 @@ class Event(BaseModel):
         return self.model_dump_json().encode()
 
 
-_CATALOGUE: dict[str, type[Event]] = {}
-
-
-def event_types() -> dict[str, type[Event]]:
-    """Every published event type by ``ce_type``."""
-    # Importing the event modules registers them; done here, not at package import.
-    from ocop_contracts import commands, events  # noqa: F401
-
+def registered() -> dict[str, type[Event]]:
+    """The event types defined so far, by ``ce_type``; :mod:`ocop_contracts.catalogue` imports
+    every contract module first, so ask it, not this."""
     return dict(_CATALOGUE)
 
 
-def event_class(type_: str) -> type[Event]:
-    try:
-        return event_types()[type_]
-    except KeyError:
-        raise UnknownEventType(f"unknown event type {type_!r}") from None
-
-
-def decode_event(type_: str, value: bytes) -> Event:
-    """Validate a record's value against the contract for ``type_``.
-
-    Raises :class:`UnknownEventType` or :class:`pydantic.ValidationError`.
-    """
-    return event_class(type_).model_validate_json(value)
-
-
-__all__ = [
-    "Event",
-    "UnknownEventType",
-    "ValidationError",
-    "decode_event",
-    "event_class",
-    "event_types",
-]
+_CATALOGUE: dict[str, type[Event]] = {}

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ocop_contracts.base import event_types
+from ocop_contracts.catalogue import event_types
 
 _NOISE = frozenset({"title", "description", "default", "examples"})
 
