@@ -140,8 +140,8 @@ async def _raw_consumer_once(pool: asyncpg.Pool) -> float:
         ce_id = next(v for k, v in r.headers if k == "ce_id").decode()
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "INSERT INTO inbox (consumer, event_id, ce_type, topic, kafka_partition, kafka_offset)"
-                " VALUES ('raw', $1, 't', $2, 0, $3)",
+                "INSERT INTO inbox (consumer, source, event_id, ce_type, topic, kafka_partition,"
+                " kafka_offset) VALUES ('raw', '/ocop/bench', $1, 't', $2, 0, $3)",
                 ce_id,
                 r.topic,
                 r.offset,

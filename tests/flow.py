@@ -55,7 +55,7 @@ async def records_on(bootstrap: str, topic: str, predicate: Callable[[Any], bool
 def header(record: Any, name: str) -> str | None:
     for k, v in record.headers:
         if k == name:
-            return bytes(v).decode()
+            return bytes(v or b"").decode(errors="replace")
     return None
 
 
@@ -68,12 +68,17 @@ async def scalar(database_url: str, sql: str, *args: Any) -> Any:
 
 
 async def send_raw(
-    bootstrap: str, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    bootstrap: str,
+    topic: str,
+    *,
+    key: bytes,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
     await producer.start()
     try:
-        await producer.send_and_wait(topic, key=key, value=value, headers=headers)
+        await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
     finally:
         await producer.stop()
 

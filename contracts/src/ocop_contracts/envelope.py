@@ -76,11 +76,18 @@ class Envelope:
         return headers
 
     @classmethod
-    def from_headers(cls, headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> Envelope:
+    def from_headers(
+        cls, headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes | None]
+    ) -> Envelope:
         """Read the attributes; raise :class:`EnvelopeError` naming what is missing or wrong."""
         items = headers.items() if isinstance(headers, Mapping) else headers
         h: dict[str, str] = {}
         for key, value in items:
+            if key in h and key.startswith("ce_"):
+                # Which of two ids or types would be the real one is anybody's guess.
+                raise EnvelopeError(f"header {key} appears more than once")
+            if value is None:
+                raise EnvelopeError(f"header {key} has no value (null)")
             try:
                 h[key] = value.decode() if isinstance(value, bytes | bytearray) else str(value)
             except UnicodeDecodeError as exc:

@@ -20,15 +20,21 @@ The offset is committed (ack) only after the database commit or the dead-letter 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaRouter, Topic
 from faststream.kafka.annotations import KafkaMessage
@@ -58,17 +64,34 @@ class Delivery:
 
 Handler = Callable[[asyncpg.Connection, Any, Delivery], Awaitable[None]]
 
-# Failures of the infrastructure rather than of the event: redeliver, never dead-letter.
+# Failures of the infrastructure rather than of the event: redeliver, never dead-letter. They are
+# classified by what they are: PostgreSQL connection (08), operator intervention such as a
+# shutdown (57), insufficient resources such as a full disk or no memory (53), serialisation
+# failures and deadlocks (40), system I/O errors (58) and a server turned read-only by a failover.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+    asyncpg.exceptions.PostgresSystemError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
     asyncpg.InterfaceError,
-    KafkaError,
+    KafkaTimeoutError,
 )
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """True for a failure that says nothing about the record: it is redelivered, never
+    dead-lettered. Kafka errors count when the client marks them retriable."""
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable) or isinstance(exc, KafkaTimeoutError | KafkaConnectionError)
+    return isinstance(exc, INFRASTRUCTURE_ERRORS)
+
+
+class _Redeliver(Exception):
+    """The record cannot be settled now (its dead letter could not be written): redeliver."""
 
 
 class EventRoutes:
@@ -102,6 +125,25 @@ class EventRoutes:
 
 class _DeadLettered(Exception):
     pass
+
+
+async def keep_raw_headers(
+    record: Any, original: Callable[[Any], Awaitable[KafkaMessage]]
+) -> KafkaMessage:
+    """FastStream's parser, fed headers it can always decode, and handing the record on as it
+    came. Its own parser decodes every header value as UTF-8 and fails on a null or binary one
+    before any handler runs, so such a record would be passed over without a trace; this way
+    the envelope layer sees the raw headers and dead-letters the record with the reason."""
+    readable = [
+        (key, (value or b"").decode("utf-8", errors="replace").encode())
+        for key, value in record.headers or ()
+    ]
+    clean = dataclasses.replace(record, headers=readable)
+    if hasattr(record, "consumer"):
+        clean.consumer = record.consumer
+    message = await original(clean)
+    message.raw_message = record
+    return message
 
 
 class EventConsumer:
@@ -152,6 +194,7 @@ class EventConsumer:
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            parser=keep_raw_headers,
             decoder=keep_bytes,
             title=f"{self.consumer} consumer",
             description=description,
@@ -159,20 +202,32 @@ class EventConsumer:
         return router
 
     async def handle(self, msg: Any) -> None:
+        """Settle one record: applied, dead-lettered with a reason, or redelivered. Nothing
+        escapes to FastStream, which would move on without a commit (a later commit skips it)."""
         record = msg.raw_message
         started = time.perf_counter()
         try:
             outcome = await self.apply(record)
-        except INFRASTRUCTURE_ERRORS as exc:
-            log.warning(
-                "%s: cannot apply %s[%s]@%s now (%s: %s); will redeliver",
-                self.consumer,
-                record.topic,
-                record.partition,
-                record.offset,
-                type(exc).__name__,
-                exc,
-            )
+        except Exception as exc:
+            if is_infrastructure(exc) or isinstance(exc, _Redeliver):
+                log.warning(
+                    "%s: cannot apply %s[%s]@%s now (%s: %s); will redeliver",
+                    self.consumer,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    type(exc).__name__,
+                    exc,
+                )
+            else:
+                # A bug of ours, not the record's fault: keep it, say so loudly, try again.
+                log.exception(
+                    "%s: unexpected failure on %s[%s]@%s; will redeliver",
+                    self.consumer,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                )
             self._metrics.messages.labels(record.topic, "redelivered").inc()
             await asyncio.sleep(self._backoff_max)
             await msg.nack()
@@ -209,6 +264,11 @@ class EventConsumer:
             )
             await self.dead_letter(record, headers, reason, attempts=0)
             return "dead_lettered"
+        except Exception as exc:
+            # Whatever else a record's bytes can provoke while being read is still its fault.
+            reason = f"unreadable record ({type(exc).__name__}: {exc})"
+            await self.dead_letter(record, headers, reason, attempts=0)
+            return "dead_lettered"
 
         delivery = Delivery(envelope, record.topic, record.partition, record.offset)
         with _tracer.start_as_current_span(
@@ -230,14 +290,14 @@ class EventConsumer:
                     outcome = await self._apply_once(handler, event, delivery)
                     span.set_attribute("ocop.outcome", outcome)
                     return outcome
-                except INFRASTRUCTURE_ERRORS:
-                    raise
                 except Unprocessable as exc:
                     span.record_exception(exc)
                     await self.dead_letter(record, headers, f"unprocessable: {exc}", attempt)
                     span.set_attribute("ocop.outcome", "dead_lettered")
                     return "dead_lettered"
                 except Exception as exc:
+                    if is_infrastructure(exc):
+                        raise
                     span.record_exception(exc)
                     reason = f"{type(exc).__name__}: {exc}"
                     if attempt >= self._max_attempts:
@@ -260,13 +320,16 @@ class EventConsumer:
 
     async def _apply_once(self, handler: Handler, event: Event, delivery: Delivery) -> str:
         async with self._pool.acquire() as conn, conn.transaction():
+            # The sender is part of the key: another sender reusing an id is not a duplicate.
             inserted = await conn.fetchval(
-                "INSERT INTO inbox (consumer, event_id, ce_type, topic, kafka_partition, kafka_offset)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+                "INSERT INTO inbox (consumer, topic, source, event_id, ce_type, kafka_partition,"
+                " kafka_offset) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " ON CONFLICT DO NOTHING RETURNING 1",
                 self.consumer,
+                delivery.topic,
+                delivery.envelope.source,
                 delivery.envelope.id,
                 delivery.envelope.type,
-                delivery.topic,
                 delivery.partition,
                 delivery.offset,
             )
@@ -286,24 +349,29 @@ class EventConsumer:
             record.offset,
             reason,
         )
-        await self._producer.send_and_wait(
-            self._dlq_topic,
-            key=record.key,
-            value=record.value,
-            headers=dead_letter_headers(
-                headers,
-                reason=reason,
-                consumer=self.consumer,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                attempts=attempts,
-            ),
-        )
-        envelope_id = next((v.decode(errors="replace") for k, v in headers if k == "ce_id"), None)
-        envelope_type = next(
-            (v.decode(errors="replace") for k, v in headers if k == "ce_type"), None
-        )
+        coordinates = {
+            "consumer": self.consumer,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "attempts": attempts,
+        }
+        try:
+            await self._producer.send_and_wait(
+                self._dlq_topic,
+                key=record.key,
+                value=record.value,
+                headers=dead_letter_headers(headers, reason=reason, **coordinates),
+            )
+        except MessageSizeTooLargeError:
+            # The letter as it is would block the partition for good: keep the reason and where
+            # it came from (enough to fetch the original), drop the value and its headers.
+            reason = f"{reason} [value and headers left out: too large for the dead-letter topic]"
+            await self._send_dead_letter(record.key, None, [], reason, coordinates)
+        except KafkaError as exc:
+            raise _Redeliver(f"dead letter not written: {type(exc).__name__}: {exc}") from exc
+        envelope_id = _header(headers, "ce_id")
+        envelope_type = _header(headers, "ce_type")
         try:
             await self._pool.execute(
                 "INSERT INTO dead_letters (consumer, event_id, ce_type, topic, kafka_partition,"
@@ -320,3 +388,25 @@ class EventConsumer:
         except INFRASTRUCTURE_ERRORS as exc:
             # The DLQ topic is the record of truth; the table is a convenience for operators.
             log.warning("%s: could not log the dead letter locally: %s", self.consumer, exc)
+
+    async def _send_dead_letter(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        reason: str,
+        coordinates: dict[str, Any],
+    ) -> None:
+        try:
+            await self._producer.send_and_wait(
+                self._dlq_topic,
+                key=key,
+                value=value,
+                headers=dead_letter_headers(headers, reason=reason, **coordinates),
+            )
+        except KafkaError as exc:
+            raise _Redeliver(f"dead letter not written: {type(exc).__name__}: {exc}") from exc
+
+
+def _header(headers: Sequence[tuple[str, bytes | None]], name: str) -> str | None:
+    return next(((v or b"").decode(errors="replace")[:200] for k, v in headers if k == name), None)
