@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ocop_runtime.migrations import MigrationError, migrate
+from ocop_runtime.migrations import MigrationError, migrate, runtime_migrations
 
 
 def _write(directory: Path, name: str, sql: str) -> None:
@@ -29,22 +29,14 @@ async def test_migrations_apply_once_in_order_and_record_checksums(
     conn = await _connect(database_url)
     try:
         applied = await migrate(conn, schema, tmp_path)
-        assert applied == [
-            "runtime/0001_outbox_inbox.sql",
-            "runtime/0002_audit_log.sql",
-            "0001_things.sql",
-            "0002_more.sql",
-        ]
+        runtime_names = [m.name for m in runtime_migrations()]
+        assert runtime_names[:2] == ["runtime/0001_outbox_inbox.sql", "runtime/0002_audit_log.sql"]
+        assert applied == [*runtime_names, "0001_things.sql", "0002_more.sql"]
         assert await migrate(conn, schema, tmp_path) == []
         rows = await conn.fetch(
             f"SELECT name, checksum FROM {schema}.schema_migrations ORDER BY name"
         )
-        assert [r["name"] for r in rows] == [
-            "0001_things.sql",
-            "0002_more.sql",
-            "runtime/0001_outbox_inbox.sql",
-            "runtime/0002_audit_log.sql",
-        ]
+        assert [r["name"] for r in rows] == ["0001_things.sql", "0002_more.sql", *runtime_names]
         assert all(len(r["checksum"]) == 64 for r in rows)
         await conn.execute(f"INSERT INTO {schema}.things VALUES (1, 'x')")
         assert await conn.fetchval(f"SELECT to_regclass('{schema}.outbox')") is not None
@@ -85,17 +77,17 @@ async def test_a_failing_migration_leaves_nothing_half_applied(
         await conn.close()
 
 
-async def test_two_replicas_migrating_at_once_apply_each_file_once(
+async def test_two_replicas_starting_on_a_fresh_database_both_start_and_apply_each_file_once(
     database_url: str, unique: str, tmp_path: Path
 ) -> None:
     schema = f"mig_{unique}"
     _write(tmp_path, "0001_things.sql", "CREATE TABLE things (id int PRIMARY KEY);")
     conns = [await _connect(database_url) for _ in range(2)]
     try:
-        # The schema must exist before two sessions race to create it.
-        await conns[0].execute(f"CREATE SCHEMA {schema}")
+        # No schema yet: both race to create it, and both must succeed.
         results = await asyncio.gather(*(migrate(c, schema, tmp_path) for c in conns))
-        assert sorted(len(r) for r in results) == [0, 3]
+        everything = len(runtime_migrations()) + 1
+        assert sorted(len(r) for r in results) == [0, everything]
     finally:
         for c in conns:
             await c.close()

@@ -126,6 +126,10 @@ async def consumer_lag(
     return lag
 
 
+class IncompleteRead(RuntimeError):
+    """Reading a topic to its end offsets did not get there in time."""
+
+
 async def read_all(
     bootstrap_servers: str,
     topic: str,
@@ -133,7 +137,8 @@ async def read_all(
     wait_seconds: float = 10.0,
     auth: KafkaAuth | None = None,
 ) -> list[tuple[TopicPartition, Any]]:
-    """Every record currently on ``topic`` (no consumer group), oldest first per partition."""
+    """Every record currently on ``topic`` (no consumer group), oldest first per partition: up
+    to the end offsets taken when the read starts, or :class:`IncompleteRead`."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options(auth)
     )
@@ -162,6 +167,15 @@ async def read_all(
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+        if remaining:
+            # A partial read reported as the whole topic would make "nothing there" a lie.
+            positions = {tp: await consumer.position(tp) for tp in sorted(remaining)}
+            behind = ", ".join(
+                f"partition {tp.partition} at {at} of {ends[tp]}" for tp, at in positions.items()
+            )
+            raise IncompleteRead(
+                f"{topic}: could not read to the end in {wait_seconds:.0f} s ({behind})"
+            )
         return out
     finally:
         await consumer.stop()

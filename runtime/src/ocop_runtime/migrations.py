@@ -55,12 +55,13 @@ def runtime_migrations() -> list[Migration]:
 async def migrate(conn: asyncpg.Connection, schema: str, service_dir: Path) -> list[str]:
     """Apply pending migrations to ``schema``; return the names applied."""
     wanted = runtime_migrations() + load_directory(service_dir)
-    exists = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
-    if not exists:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
     lock = await conn.fetchval("SELECT hashtext($1)::bigint", f"ocop.migrate.{schema}")
     await conn.execute("SELECT pg_advisory_lock($1)", lock)
     try:
+        # Inside the lock: two replicas starting on a fresh database must not both create it.
+        exists = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
+        if not exists:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
         await conn.execute(
             f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations ('
             " name text PRIMARY KEY, checksum text NOT NULL,"
