@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from ocop_registry import domain, store
-from ocop_registry.api import scope_of
+from ocop_registry.api.common import scope_of
 from ocop_registry.domain import classification, products
 from ocop_registry.publishing import DomainEvent, to_contract
 from ocop_registry.usecases import SERVICE, Registry
