@@ -1,13 +1,17 @@
-"""Domain certificate events -> public contracts (numbers and times come from the records)."""
+"""The one place evaluation's contract events are built: entries, results and certificates ->
+``ocop_contracts.events.evaluation`` (numbers and times come from the records)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from ocop_contracts import Event
 from ocop_contracts.events import evaluation as contract
 from ocop_evaluation import domain
+
+# ---------------------------------------------------------------- certificates
 
 
 def certificate_contract(
@@ -69,4 +73,90 @@ def expiring(c: domain.Certificate, days_before: int, at: datetime) -> Event:
         valid_until=c.valid_until,
         days_before=days_before,
         notified_at=at,
+    )
+
+
+# ---------------------------------------------------------------- entries and results
+
+
+def application_accepted(entry: domain.Entry, at: datetime) -> Event:
+    """``entry`` joined a round."""
+    assert entry.round_id is not None
+    return contract.ApplicationAccepted(
+        application_id=entry.application_id,
+        product_id=entry.product_id,
+        round_id=entry.round_id,
+        level=contract.Level(entry.level.value),
+        accepted_at=at,
+    )
+
+
+def application_returned(entry: domain.Entry, reasons: list[str], at: datetime) -> Event:
+    return contract.ApplicationReturned(
+        application_id=entry.application_id,
+        product_id=entry.product_id,
+        reasons=reasons,
+        returned_at=at,
+    )
+
+
+def product_scored(
+    entry: domain.Entry,
+    round_id: UUID,
+    level: domain.Level,
+    result: domain.CouncilResult,
+    outcome: domain.Outcome,
+    flags: Sequence[domain.IntegrityFlag],
+    parts: dict[str, float],
+    at: datetime,
+) -> Event:
+    return contract.ProductScored(
+        application_id=entry.application_id,
+        product_id=entry.product_id,
+        round_id=round_id,
+        level=contract.Level(level.value),
+        score=float(result.score),
+        parts=parts,
+        band=result.band,
+        star=result.star,
+        outcome=outcome.kind.value,
+        outcome_star=outcome.star,
+        forwarded_to=contract.Level(outcome.to_level.value) if outcome.to_level else None,
+        rulebook=result.rulebook.id,
+        rulebook_version=result.rulebook.version,
+        flags=[f"{f.kind.value}: {f.detail}" for f in flags],
+        reasons=list(result.reasons),
+        scored_at=at,
+    )
+
+
+def product_nominated(
+    entry: domain.Entry,
+    round_id: UUID,
+    result: domain.CouncilResult,
+    outcome: domain.Outcome,
+    at: datetime,
+) -> Event:
+    """Sent up for 5★ while this level certifies the carried star."""
+    assert outcome.to_level is not None
+    return contract.ProductNominated(
+        application_id=entry.application_id,
+        product_id=entry.product_id,
+        round_id=round_id,
+        score=float(result.score),
+        carried_star=outcome.star or 4,
+        to_level=contract.Level(outcome.to_level.value),
+        nominated_at=at,
+    )
+
+
+def product_not_recognised(
+    entry: domain.Entry, result: domain.CouncilResult, outcome: domain.Outcome, at: datetime
+) -> Event:
+    return contract.ProductNotRecognised(
+        application_id=entry.application_id,
+        product_id=entry.product_id,
+        score=float(result.score),
+        reasons=[outcome.reason, *result.reasons],
+        decided_at=at,
     )

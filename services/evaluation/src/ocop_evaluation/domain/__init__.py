@@ -2,7 +2,8 @@
 
 Rulebooks (score sheets, mandatory criteria, level rules) are versioned data read on first use;
 scoring turns members' score sheets into a council result; levels say what a result means at a
-level; certificates keep a product's certificates, at most one live.
+level; rounds take entries from waiting to scored and keep what a closed round decided;
+certificates keep a product's certificates, at most one live; copies are registry's facts.
 """
 
 from ocop_evaluation.domain.certificates import (
@@ -12,6 +13,7 @@ from ocop_evaluation.domain.certificates import (
     Certificate,
     CertificateEvent,
     CertificateExpired,
+    CertificateRecord,
     CertificateReevaluated,
     CertificateRevoked,
     CertificateState,
@@ -19,6 +21,8 @@ from ocop_evaluation.domain.certificates import (
     Grant,
     ProductCertificates,
     ProductCertified,
+    Recommendation,
+    RecommendationDecision,
     Replacement,
     Revocation,
     RevocationGround,
@@ -39,6 +43,7 @@ from ocop_evaluation.domain.common import (
     RuleViolation,
     band,
 )
+from ocop_evaluation.domain.copies import ProducerCopy, ProductCopy
 from ocop_evaluation.domain.integrity import (
     DEFAULT_DEVIATION_MARGIN,
     DEFAULT_DIVERGENCE_SHARE,
@@ -59,6 +64,20 @@ from ocop_evaluation.domain.levels import (
     outcome_at,
     outcome_of,
     outcome_under,
+)
+from ocop_evaluation.domain.rounds import (
+    LEFT_ROUND,
+    MIN_COUNCIL,
+    WITHDRAWABLE,
+    CouncilRole,
+    CouncilSeat,
+    Entry,
+    EntryKind,
+    EntryStatus,
+    Round,
+    RoundStatus,
+    check_council,
+    summarise,
 )
 from ocop_evaluation.domain.rulebooks import (
     Criterion,
@@ -82,18 +101,27 @@ __all__ = [
     "DEFAULT_DEVIATION_MARGIN",
     "DEFAULT_DIVERGENCE_SHARE",
     "FINAL_STATES",
+    "LEFT_ROUND",
+    "MIN_COUNCIL",
     "NOTICE_DAYS",
     "VALIDITY_MONTHS",
+    "WITHDRAWABLE",
     "Certificate",
     "CertificateEvent",
     "CertificateExpired",
+    "CertificateRecord",
     "CertificateReevaluated",
     "CertificateRevoked",
     "CertificateState",
     "CertificateUpgraded",
     "CouncilMember",
     "CouncilResult",
+    "CouncilRole",
+    "CouncilSeat",
     "Criterion",
+    "Entry",
+    "EntryKind",
+    "EntryStatus",
     "FlagKind",
     "Grant",
     "Group",
@@ -106,11 +134,17 @@ __all__ = [
     "Part",
     "Permission",
     "Points",
+    "ProducerCopy",
     "ProductCertificates",
     "ProductCertified",
+    "ProductCopy",
+    "Recommendation",
+    "RecommendationDecision",
     "Replacement",
     "Revocation",
     "RevocationGround",
+    "Round",
+    "RoundStatus",
     "RuleViolation",
     "Rulebook",
     "RulebookRef",
@@ -118,6 +152,7 @@ __all__ = [
     "ScoreSheet",
     "band",
     "certify",
+    "check_council",
     "conflicts_of_interest",
     "deviating_members",
     "divergent_criteria",
@@ -137,6 +172,7 @@ __all__ = [
     "rulebooks",
     "score_council",
     "score_sheet",
+    "summarise",
     "upgrade",
     "valid_until",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeAlias
@@ -153,6 +153,37 @@ class Certificate:
         if self.state is not CertificateState.LIVE:
             return ()
         return notices_due(self.valid_until, day, sent, thresholds)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRecord:
+    """A certificate as issued: with its number, the application it was granted on, and the
+    expiry notices already sent."""
+
+    certificate: Certificate
+    number: str
+    application_id: UUID | None
+    notices_sent: tuple[int, ...]
+    issued_at: datetime
+
+
+class RecommendationDecision(StrEnum):
+    REVOKED = "revoked"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """Inspection's recommendation to revoke a product's certificate, and the committee's
+    decision on it (None while pending)."""
+
+    id: UUID
+    product_id: UUID
+    certificate_id: UUID | None
+    grounds: tuple[str, ...]
+    findings: tuple[str, ...]
+    recommended_at: datetime
+    decided: RecommendationDecision | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,269 @@
+"""Certificates: listing them, the expiry radar, revocation, a product's history, and
+inspection's recommendations to revoke."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException
+from fastapi import Query as Q
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocop_evaluation import domain, store
+from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Office, use_case
+from ocop_evaluation.api.rounds import EntryOut
+from ocop_runtime.app import ServiceContext
+
+certificates_router = APIRouter(tags=["certificates"])
+
+
+class CertificateOut(BaseModel):
+    id: UUID
+    number: str
+    product_id: UUID
+    application_id: UUID | None
+    star: int
+    level: str
+    score: Decimal | None
+    decision_number: str
+    decision_date: date
+    valid_until: date
+    rulebook: str
+    rulebook_version: int
+    state: str
+    ended_on: date | None
+    replaces: UUID | None
+    replaced_by: UUID | None
+    revocation: dict[str, Any] | None
+    notices_sent: list[int]
+
+    @classmethod
+    def of(cls, r: domain.CertificateRecord) -> CertificateOut:
+        c = r.certificate
+        return cls(
+            id=c.id,
+            number=r.number,
+            product_id=c.product_id,
+            application_id=r.application_id,
+            star=c.star,
+            level=c.level.value,
+            score=c.score,
+            decision_number=c.decision_number,
+            decision_date=c.decision_date,
+            valid_until=c.valid_until,
+            rulebook=c.rulebook.id,
+            rulebook_version=c.rulebook.version,
+            state=c.state.value,
+            ended_on=c.ended_on,
+            replaces=c.replaces,
+            replaced_by=c.replaced_by,
+            revocation=store.revocation_document(c.revocation) if c.revocation else None,
+            notices_sent=list(r.notices_sent),
+        )
+
+
+class CertificatePage(BaseModel):
+    items: list[CertificateOut]
+    next_cursor: str | None
+
+
+def _cursor(value: str | None) -> tuple[date, UUID] | None:
+    if not value:
+        return None
+    try:
+        day, ident = value.split("|")
+        return date.fromisoformat(day), UUID(ident)
+    except ValueError as exc:
+        raise HTTPException(400, "cursor is not one this API returned") from exc
+
+
+async def _certificates(
+    ctx: ServiceContext,
+    ending_by: date | None,
+    *,
+    state: str | None,
+    level: str | None,
+    limit: int,
+    cursor: str | None,
+    **filters: Any,
+) -> CertificatePage:
+    found = await store.list_certificates(
+        ctx.pool,
+        ending_by=ending_by,
+        state=domain.CertificateState(state) if state else None,
+        level=domain.Level(level) if level else None,
+        after=_cursor(cursor),
+        limit=limit,
+        **filters,
+    )
+    items = [CertificateOut.of(r) for r in found]
+    last = items[-1] if len(items) == limit else None
+    return CertificatePage(
+        items=items, next_cursor=f"{last.valid_until.isoformat()}|{last.id}" if last else None
+    )
+
+
+@certificates_router.get("/certificates", response_model=CertificatePage)
+async def list_certificates(
+    ctx: Ctx,
+    who: Council,
+    product_id: UUID | None = None,
+    star: Annotated[int | None, Q(ge=3, le=5)] = None,
+    state: Literal["live", "expired", "revoked", "replaced"] | None = None,
+    level: LevelName | None = None,
+    product_set: Annotated[str | None, Q(max_length=80)] = None,
+    unit: Annotated[
+        str | None, Q(pattern=r"^[0-9]{3,5}$", description="Commune or pre-2025 district")
+    ] = None,
+    round_id: UUID | None = None,
+    limit: Annotated[int, Q(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Q(max_length=100)] = None,
+) -> CertificatePage:
+    return await _certificates(
+        ctx,
+        None,
+        product_id=product_id,
+        star=star,
+        state=state,
+        level=level,
+        product_set=product_set,
+        unit=unit,
+        round_id=round_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@certificates_router.get("/certificates/expiring", response_model=CertificatePage)
+async def expiring_certificates(
+    ctx: Ctx,
+    who: Council,
+    ev: Ev,
+    within_days: Annotated[int, Q(ge=0, le=3650)] = 90,
+    limit: Annotated[int, Q(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Q(max_length=100)] = None,
+) -> CertificatePage:
+    """The expiry radar: live certificates ending within ``within_days`` of today (the
+    evaluation clock), soonest first."""
+    today = (await ev.now(ctx.pool)).date()
+    return await _certificates(
+        ctx,
+        today + timedelta(days=within_days),
+        product_id=None,
+        star=None,
+        state=domain.CertificateState.LIVE,
+        level=None,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+class RevocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grounds: list[domain.RevocationGround] = Field(min_length=1, max_length=6)
+    decision_number: str = Field(min_length=1, max_length=60)
+    decision_date: date
+    revoked_on: date | None = None
+
+
+@certificates_router.post(
+    "/certificates/{certificate_id}/revocation", response_model=CertificateOut
+)
+async def revoke_certificate(
+    certificate_id: UUID, body: RevocationIn, ctx: Ctx, who: Office, ev: Ev
+) -> CertificateOut:
+    """Revoke a live certificate by the committee's decision, on at least one ground."""
+    async with use_case(ctx, "revoke_certificate", who, certificate_id) as (conn, _):
+        await ev.revoke(
+            conn,
+            certificate_id,
+            [g.value for g in body.grounds],
+            body.decision_number,
+            body.decision_date,
+            body.revoked_on,
+        )
+        record = await store.get_certificate(conn, certificate_id)
+    assert record is not None
+    return CertificateOut.of(record)
+
+
+class HistoryOut(BaseModel):
+    product_id: UUID
+    applications: list[EntryOut]
+    certificates: list[CertificateOut]
+
+
+@certificates_router.get("/products/{product_id}/history", response_model=HistoryOut)
+async def product_history(product_id: UUID, ctx: Ctx, who: Council) -> HistoryOut:
+    """Every result and certificate of a product."""
+    entries = await store.product_entries(ctx.pool, product_id)
+    certificates = await store.product_certificates(ctx.pool, product_id)
+    return HistoryOut(
+        product_id=product_id,
+        applications=[EntryOut.of(e) for e in entries],
+        certificates=[CertificateOut.of(r) for r in certificates],
+    )
+
+
+class RecommendationOut(BaseModel):
+    id: UUID
+    product_id: UUID
+    certificate_id: UUID | None
+    grounds: list[str]
+    findings: list[str]
+    recommended_at: datetime
+    decided: str | None
+
+    @classmethod
+    def of(cls, r: domain.Recommendation) -> RecommendationOut:
+        return cls(
+            id=r.id,
+            product_id=r.product_id,
+            certificate_id=r.certificate_id,
+            grounds=list(r.grounds),
+            findings=list(r.findings),
+            recommended_at=r.recommended_at,
+            decided=r.decided.value if r.decided else None,
+        )
+
+
+@certificates_router.get("/revocation-recommendations", response_model=list[RecommendationOut])
+async def pending_recommendations(
+    ctx: Ctx, who: Office, limit: Annotated[int, Q(ge=1, le=500)] = 100
+) -> list[RecommendationOut]:
+    """Inspection's recommendations waiting for the committee."""
+    return [RecommendationOut.of(r) for r in await store.pending_recommendations(ctx.pool, limit)]
+
+
+class RecommendationDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revoke: bool
+    decision_number: str = Field(min_length=1, max_length=60)
+    decision_date: date
+
+
+@certificates_router.post(
+    "/revocation-recommendations/{recommendation_id}/decision", response_model=RecommendationOut
+)
+async def decide_recommendation(
+    recommendation_id: UUID, body: RecommendationDecisionIn, ctx: Ctx, who: Office, ev: Ev
+) -> RecommendationOut:
+    async with use_case(ctx, "decide_revocation_recommendation", who, recommendation_id) as (
+        conn,
+        _,
+    ):
+        await ev.decide_recommendation(
+            conn,
+            recommendation_id,
+            revoke=body.revoke,
+            decision_number=body.decision_number,
+            decision_date=body.decision_date,
+        )
+        recommendation = await store.get_recommendation(conn, recommendation_id)
+    assert recommendation is not None
+    return RecommendationOut.of(recommendation)

@@ -1,0 +1,36 @@
+"""What every evaluation router shares: who may call, the use cases, and one audited
+transaction per changing request."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Literal
+
+import asyncpg
+from fastapi import Depends, Request
+
+from ocop_evaluation.usecases import Evaluation
+from ocop_runtime import audit
+from ocop_runtime.app import ServiceContext, get_context
+from ocop_runtime.auth import Principal, Role, require
+
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+Office = Annotated[Principal, Depends(require(Role.CITY_OFFICE))]
+Council = Annotated[Principal, Depends(require(Role.CITY_OFFICE, Role.COUNCIL_MEMBER))]
+Member = Annotated[Principal, Depends(require(Role.COUNCIL_MEMBER))]
+
+LevelName = Literal["commune", "district", "city", "central"]
+
+
+def get_evaluation(request: Request) -> Evaluation:
+    evaluation: Evaluation = request.app.state.evaluation
+    return evaluation
+
+
+Ev = Annotated[Evaluation, Depends(get_evaluation)]
+
+
+def use_case(
+    ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
+) -> contextlib.AbstractAsyncContextManager[tuple[asyncpg.Connection, audit.Outcome]]:
+    return audit.audited(ctx.pool, name, who, aggregate_id)

@@ -1,0 +1,267 @@
+"""Certificates and inspection's recommendations to revoke them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ocop_evaluation import domain
+from ocop_evaluation.store.common import Conn, lock
+
+
+def revocation_document(r: domain.Revocation) -> dict[str, Any]:
+    """A revocation as the ``revocation`` column keeps it (and the API shows it)."""
+    return {
+        "grounds": [g.value for g in r.grounds],
+        "decision_number": r.decision_number,
+        "decision_date": r.decision_date.isoformat(),
+        "revoked_on": r.revoked_on.isoformat(),
+    }
+
+
+def _revocation(document: dict[str, Any]) -> domain.Revocation:
+    return domain.Revocation(
+        grounds=tuple(domain.RevocationGround(g) for g in document["grounds"]),
+        decision_number=document["decision_number"],
+        decision_date=date.fromisoformat(document["decision_date"]),
+        revoked_on=date.fromisoformat(document["revoked_on"]),
+    )
+
+
+def _certificate(row: asyncpg.Record) -> domain.CertificateRecord:
+    certificate = domain.Certificate(
+        id=row["id"],
+        product_id=row["product_id"],
+        star=row["star"],
+        level=domain.Level(row["level"]),
+        decision_number=row["decision_number"],
+        decision_date=row["decision_date"],
+        valid_until=row["valid_until"],
+        rulebook=domain.RulebookRef(row["rulebook"], row["rulebook_version"]),
+        score=Decimal(row["score"]) if row["score"] is not None else None,
+        replaces=row["replaces"],
+        state=domain.CertificateState(row["state"]),
+        ended_on=row["ended_on"],
+        replaced_by=row["replaced_by"],
+        replacement=domain.Replacement(row["replacement"]) if row["replacement"] else None,
+        revocation=_revocation(json.loads(row["revocation"])) if row["revocation"] else None,
+    )
+    return domain.CertificateRecord(
+        certificate=certificate,
+        number=row["number"],
+        application_id=row["application_id"],
+        notices_sent=tuple(row["notices_sent"]),
+        issued_at=row["issued_at"],
+    )
+
+
+async def product_certificates(
+    conn: Conn, product_id: UUID, *, for_update: bool = False
+) -> list[domain.CertificateRecord]:
+    """A product's certificates, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM certificates WHERE product_id = $1"
+        f" ORDER BY decision_date, issued_at{lock(for_update)}",
+        product_id,
+    )
+    return [_certificate(r) for r in rows]
+
+
+async def get_certificate(conn: Conn, certificate_id: UUID) -> domain.CertificateRecord | None:
+    row = await conn.fetchrow("SELECT * FROM certificates WHERE id = $1", certificate_id)
+    return _certificate(row) if row else None
+
+
+async def certificates_of_products(
+    conn: asyncpg.Connection, product_ids: Sequence[UUID]
+) -> dict[UUID, list[domain.CertificateRecord]]:
+    """Every product's certificates, locked, oldest first, in one statement."""
+    rows = await conn.fetch(
+        "SELECT * FROM certificates WHERE product_id = ANY($1::uuid[])"
+        " ORDER BY product_id, decision_date, issued_at FOR UPDATE",
+        list(product_ids),
+    )
+    out: dict[UUID, list[domain.CertificateRecord]] = {}
+    for r in rows:
+        out.setdefault(r["product_id"], []).append(_certificate(r))
+    return out
+
+
+async def reserve_certificate_numbers(conn: asyncpg.Connection, year: int, count: int) -> int:
+    """The first of ``count`` consecutive certificate numbers of ``year``."""
+    if count == 0:
+        return 0
+    last = await conn.fetchval(
+        "INSERT INTO certificate_numbers VALUES ($1, $2) ON CONFLICT (year) DO UPDATE"
+        " SET last_sequence = certificate_numbers.last_sequence + $2 RETURNING last_sequence",
+        year,
+        count,
+    )
+    return int(last) - count + 1
+
+
+async def save_certificates(
+    conn: asyncpg.Connection, records: Sequence[domain.CertificateRecord]
+) -> None:
+    if records:
+        await conn.executemany(_SAVE_CERTIFICATE, [_certificate_args(r) for r in records])
+
+
+def _certificate_args(r: domain.CertificateRecord) -> tuple[Any, ...]:
+    c = r.certificate
+    return (
+        c.id,
+        r.number,
+        c.product_id,
+        r.application_id,
+        c.star,
+        c.level.value,
+        c.score,
+        c.decision_number,
+        c.decision_date,
+        c.valid_until,
+        c.rulebook.id,
+        c.rulebook.version,
+        c.replaces,
+        c.state.value,
+        c.ended_on,
+        c.replaced_by,
+        c.replacement.value if c.replacement else None,
+        json.dumps(revocation_document(c.revocation)) if c.revocation else None,
+        list(r.notices_sent),
+        r.issued_at,
+    )
+
+
+_SAVE_CERTIFICATE = (
+    "INSERT INTO certificates (id, number, product_id, application_id, star, level, score,"
+    " decision_number, decision_date, valid_until, rulebook, rulebook_version, replaces,"
+    " state, ended_on, replaced_by, replacement, revocation, notices_sent, issued_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+    " $18::jsonb, $19, $20)"
+    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, ended_on = EXCLUDED.ended_on,"
+    " replaced_by = EXCLUDED.replaced_by, replacement = EXCLUDED.replacement,"
+    " revocation = EXCLUDED.revocation, notices_sent = EXCLUDED.notices_sent"
+)
+
+
+async def set_notices_sent(
+    conn: asyncpg.Connection, certificate_id: UUID, sent: Sequence[int]
+) -> None:
+    await conn.execute(
+        "UPDATE certificates SET notices_sent = $2 WHERE id = $1", certificate_id, list(sent)
+    )
+
+
+async def certificates_ending_by(
+    conn: asyncpg.Connection, day: date, *, limit: int = 1000
+) -> list[domain.CertificateRecord]:
+    """Live certificates whose last valid day is ``day`` or earlier, claimed (SKIP LOCKED) so
+    that replicas sweeping side by side take different ones."""
+    rows = await conn.fetch(
+        "SELECT * FROM certificates WHERE state = $2 AND valid_until <= $1"
+        f" ORDER BY valid_until, id LIMIT {int(limit)} FOR UPDATE SKIP LOCKED",
+        day,
+        domain.CertificateState.LIVE.value,
+    )
+    return [_certificate(r) for r in rows]
+
+
+async def list_certificates(
+    conn: Conn,
+    *,
+    product_id: UUID | None,
+    star: int | None,
+    state: domain.CertificateState | None,
+    level: domain.Level | None,
+    ending_by: date | None,
+    limit: int,
+    after: tuple[date, UUID] | None,
+    product_set: str | None = None,
+    unit: str | None = None,
+    round_id: UUID | None = None,
+) -> list[domain.CertificateRecord]:
+    """Certificates soonest-ending first; ``unit`` matches the product's commune or pre-2025
+    district (from the local copy of registry's products)."""
+    rows = await conn.fetch(
+        "SELECT c.* FROM certificates c LEFT JOIN products p ON p.product_id = c.product_id"
+        " WHERE ($1::uuid IS NULL OR c.product_id = $1)"
+        " AND ($2::int IS NULL OR c.star = $2) AND ($3::text IS NULL OR c.state = $3)"
+        " AND ($4::text IS NULL OR c.level = $4) AND ($5::date IS NULL OR c.valid_until <= $5)"
+        " AND ($6::date IS NULL OR (c.valid_until, c.id) > ($6, $7::uuid))"
+        " AND ($8::text IS NULL OR p.product_set = $8)"
+        " AND ($9::text IS NULL OR p.commune_code = $9 OR p.district_code = $9)"
+        " AND ($10::uuid IS NULL OR c.application_id IN"
+        "   (SELECT application_id FROM entries WHERE round_id = $10))"
+        f" ORDER BY c.valid_until, c.id LIMIT {int(limit)}",
+        product_id,
+        star,
+        state.value if state else None,
+        level.value if level else None,
+        ending_by,
+        after[0] if after else None,
+        after[1] if after else None,
+        product_set,
+        unit,
+        round_id,
+    )
+    return [_certificate(r) for r in rows]
+
+
+def _recommendation(row: asyncpg.Record) -> domain.Recommendation:
+    return domain.Recommendation(
+        id=row["id"],
+        product_id=row["product_id"],
+        certificate_id=row["certificate_id"],
+        grounds=tuple(row["grounds"]),
+        findings=tuple(row["findings"]),
+        recommended_at=row["recommended_at"],
+        decided=domain.RecommendationDecision(row["decided"]) if row["decided"] else None,
+    )
+
+
+async def insert_recommendation(conn: asyncpg.Connection, r: domain.Recommendation) -> None:
+    await conn.execute(
+        "INSERT INTO revocation_recommendations (id, product_id, certificate_id, grounds,"
+        " findings, recommended_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        r.id,
+        r.product_id,
+        r.certificate_id,
+        list(r.grounds),
+        list(r.findings),
+        r.recommended_at,
+    )
+
+
+async def get_recommendation(
+    conn: Conn, recommendation_id: UUID, *, for_update: bool = False
+) -> domain.Recommendation | None:
+    row = await conn.fetchrow(
+        f"SELECT * FROM revocation_recommendations WHERE id = $1{lock(for_update)}",
+        recommendation_id,
+    )
+    return _recommendation(row) if row else None
+
+
+async def set_recommendation(
+    conn: asyncpg.Connection, recommendation_id: UUID, decided: domain.RecommendationDecision
+) -> None:
+    await conn.execute(
+        "UPDATE revocation_recommendations SET decided = $2 WHERE id = $1",
+        recommendation_id,
+        decided.value,
+    )
+
+
+async def pending_recommendations(conn: Conn, limit: int) -> list[domain.Recommendation]:
+    rows = await conn.fetch(
+        "SELECT * FROM revocation_recommendations WHERE decided IS NULL"
+        f" ORDER BY recommended_at LIMIT {int(limit)}"
+    )
+    return [_recommendation(r) for r in rows]

@@ -1,0 +1,307 @@
+"""Rounds, their entries, councils and score sheets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ocop_evaluation import domain
+from ocop_evaluation.store.common import Conn, lock
+
+
+def _round(row: asyncpg.Record) -> domain.Round:
+    return domain.Round(
+        id=row["id"],
+        year=row["year"],
+        level=domain.Level(row["level"]),
+        name=row["name"],
+        status=domain.RoundStatus(row["status"]),
+        opened_at=row["opened_at"],
+        closed_at=row["closed_at"],
+        override=row["override"],
+        decision_number=row["decision_number"],
+        decision_date=row["decision_date"],
+    )
+
+
+async def insert_round(conn: asyncpg.Connection, r: domain.Round) -> None:
+    await conn.execute(
+        "INSERT INTO rounds (id, year, level, name, status, opened_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        r.id,
+        r.year,
+        r.level.value,
+        r.name,
+        r.status.value,
+        r.opened_at,
+    )
+
+
+async def get_round(conn: Conn, round_id: UUID, *, for_update: bool = False) -> domain.Round | None:
+    row = await conn.fetchrow(f"SELECT * FROM rounds WHERE id = $1{lock(for_update)}", round_id)
+    return _round(row) if row else None
+
+
+async def open_round_id(conn: Conn, year: int, level: domain.Level) -> UUID | None:
+    """The open round of ``year`` at ``level`` (there is at most one)."""
+    value = await conn.fetchval(
+        "SELECT id FROM rounds WHERE year = $1 AND level = $2 AND status = $3",
+        year,
+        level.value,
+        domain.RoundStatus.OPEN.value,
+    )
+    return value if isinstance(value, UUID) else None
+
+
+async def list_rounds(
+    conn: Conn,
+    *,
+    year: int | None,
+    level: domain.Level | None,
+    status: domain.RoundStatus | None,
+    limit: int,
+    before: tuple[datetime, UUID] | None = None,
+) -> list[tuple[domain.Round, int]]:
+    """Rounds with their number of entries, newest first; ``before`` is the keyset cursor
+    (opened_at, id) of the previous page."""
+    rows = await conn.fetch(
+        "SELECT r.*, (SELECT count(*) FROM entries e WHERE e.round_id = r.id) AS entries"
+        " FROM rounds r WHERE ($1::int IS NULL OR year = $1) AND ($2::text IS NULL OR level = $2)"
+        " AND ($3::text IS NULL OR status = $3)"
+        " AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4, $5::uuid))"
+        f" ORDER BY opened_at DESC, id DESC LIMIT {int(limit)}",
+        year,
+        level.value if level else None,
+        status.value if status else None,
+        before[0] if before else None,
+        before[1] if before else None,
+    )
+    return [(_round(r), int(r["entries"])) for r in rows]
+
+
+async def close_round(
+    conn: asyncpg.Connection, round_id: UUID, at: datetime, override: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE rounds SET status = $2, closed_at = $3, override = $4 WHERE id = $1",
+        round_id,
+        domain.RoundStatus.CLOSED.value,
+        at,
+        override,
+    )
+
+
+async def decide_round(conn: asyncpg.Connection, round_id: UUID, number: str, day: date) -> None:
+    await conn.execute(
+        "UPDATE rounds SET status = $2, decision_number = $3, decision_date = $4 WHERE id = $1",
+        round_id,
+        domain.RoundStatus.DECIDED.value,
+        number,
+        day,
+    )
+
+
+# ---------------------------------------------------------------- entries
+
+_ENTRY_COLUMNS = (
+    "application_id",
+    "product_id",
+    "producer_id",
+    "kind",
+    "regime",
+    "product_set",
+    "commune_code",
+    "district_code",
+    "round_year",
+    "level",
+    "submitted_on",
+    "round_id",
+    "status",
+    "created_at",
+)
+_LEFT_ROUND = sorted(s.value for s in domain.LEFT_ROUND)
+
+
+def _entry(row: asyncpg.Record) -> domain.Entry:
+    return domain.Entry(
+        application_id=row["application_id"],
+        product_id=row["product_id"],
+        producer_id=row["producer_id"],
+        kind=domain.EntryKind(row["kind"]),
+        regime=row["regime"],
+        product_set=row["product_set"],
+        commune_code=row["commune_code"],
+        district_code=row["district_code"],
+        round_year=row["round_year"],
+        level=domain.Level(row["level"]),
+        submitted_on=row["submitted_on"],
+        round_id=row["round_id"],
+        status=domain.EntryStatus(row["status"]),
+        created_at=row["created_at"],
+        result=json.loads(row["result"]) if row["result"] else None,
+    )
+
+
+async def insert_entry(conn: asyncpg.Connection, e: domain.Entry) -> bool:
+    """Whether ``e`` was inserted (False: the application already has an entry at its level)."""
+    values = {
+        **{k: getattr(e, k) for k in _ENTRY_COLUMNS},
+        "kind": e.kind.value,
+        "level": e.level.value,
+        "status": e.status.value,
+    }
+    status = await conn.execute(
+        f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)})"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " ON CONFLICT (application_id, level) DO NOTHING",
+        *(values[k] for k in _ENTRY_COLUMNS),
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def attach_waiting(
+    conn: asyncpg.Connection, round_id: UUID, year: int, level: domain.Level
+) -> list[domain.Entry]:
+    """Put the entries waiting for a round of ``year`` at ``level`` into ``round_id``."""
+    rows = await conn.fetch(
+        "UPDATE entries SET round_id = $1, status = $2"
+        " WHERE round_id IS NULL AND status = $3 AND round_year = $4 AND level = $5"
+        " RETURNING *",
+        round_id,
+        domain.EntryStatus.ENTERED.value,
+        domain.EntryStatus.WAITING.value,
+        year,
+        level.value,
+    )
+    return [_entry(r) for r in rows]
+
+
+async def get_entry(
+    conn: Conn, application_id: UUID, round_id: UUID | None = None
+) -> domain.Entry | None:
+    """The application's entry in ``round_id``, or its latest entry at any level."""
+    row = await conn.fetchrow(
+        "SELECT * FROM entries WHERE application_id = $1"
+        " AND ($2::uuid IS NULL OR round_id = $2) ORDER BY created_at DESC LIMIT 1",
+        application_id,
+        round_id,
+    )
+    return _entry(row) if row else None
+
+
+async def round_entries(conn: Conn, round_id: UUID) -> list[domain.Entry]:
+    """The entries still in the round (not withdrawn or returned)."""
+    rows = await conn.fetch(
+        "SELECT * FROM entries WHERE round_id = $1 AND status <> ALL($2::text[])"
+        " ORDER BY created_at, application_id",
+        round_id,
+        _LEFT_ROUND,
+    )
+    return [_entry(r) for r in rows]
+
+
+async def product_entries(conn: Conn, product_id: UUID) -> list[domain.Entry]:
+    """Every entry of a product's applications, at every level, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM entries WHERE product_id = $1 ORDER BY created_at", product_id
+    )
+    return [_entry(r) for r in rows]
+
+
+async def set_entry_status(
+    conn: asyncpg.Connection,
+    application_id: UUID,
+    level: domain.Level,
+    status: domain.EntryStatus,
+    result: dict[str, Any] | None,
+) -> None:
+    await conn.execute(
+        "UPDATE entries SET status = $3, result = coalesce($4::jsonb, result)"
+        " WHERE application_id = $1 AND level = $2",
+        application_id,
+        level.value,
+        status.value,
+        json.dumps(result) if result is not None else None,
+    )
+
+
+async def set_entries_status(
+    conn: asyncpg.Connection,
+    keys: Sequence[tuple[UUID, domain.Level]],
+    status: domain.EntryStatus,
+) -> None:
+    await conn.executemany(
+        "UPDATE entries SET status = $3 WHERE application_id = $1 AND level = $2",
+        [(application_id, level.value, status.value) for application_id, level in keys],
+    )
+
+
+# ---------------------------------------------------------------- councils and sheets
+
+
+async def replace_council(
+    conn: asyncpg.Connection, round_id: UUID, seats: Sequence[domain.CouncilSeat]
+) -> None:
+    await conn.execute("DELETE FROM council_members WHERE round_id = $1", round_id)
+    await conn.executemany(
+        "INSERT INTO council_members VALUES ($1, $2, $3, $4, $5)",
+        [(round_id, s.member_id, s.name, s.role.value, s.unit_code) for s in seats],
+    )
+
+
+async def council(conn: Conn, round_id: UUID) -> list[domain.CouncilSeat]:
+    rows = await conn.fetch(
+        "SELECT * FROM council_members WHERE round_id = $1 ORDER BY role, member_id", round_id
+    )
+    return [
+        domain.CouncilSeat(r["member_id"], r["name"], domain.CouncilRole(r["role"]), r["unit_code"])
+        for r in rows
+    ]
+
+
+async def upsert_sheet(
+    conn: asyncpg.Connection,
+    round_id: UUID,
+    application_id: UUID,
+    member_id: str,
+    points: dict[str, Decimal],
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO score_sheets VALUES ($1, $2, $3, $4::jsonb, $5)"
+        " ON CONFLICT (round_id, application_id, member_id)"
+        " DO UPDATE SET points = EXCLUDED.points, submitted_at = EXCLUDED.submitted_at",
+        round_id,
+        application_id,
+        member_id,
+        json.dumps({k: str(v) for k, v in points.items()}),
+        at,
+    )
+
+
+async def round_sheets(conn: Conn, round_id: UUID) -> dict[UUID, list[domain.MemberScores]]:
+    """The sheets handed in for each application of the round."""
+    sheets: dict[UUID, list[domain.MemberScores]] = {}
+    for s in await conn.fetch(
+        "SELECT application_id, member_id, points FROM score_sheets WHERE round_id = $1",
+        round_id,
+    ):
+        points = {k: Decimal(v) for k, v in json.loads(s["points"]).items()}
+        sheets.setdefault(s["application_id"], []).append(
+            domain.MemberScores(s["member_id"], points)
+        )
+    return sheets
+
+
+async def delete_sheets(conn: asyncpg.Connection, round_id: UUID, application_id: UUID) -> None:
+    await conn.execute(
+        "DELETE FROM score_sheets WHERE round_id = $1 AND application_id = $2",
+        round_id,
+        application_id,
+    )
