@@ -20,12 +20,12 @@ VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")
 LIBS=$CACHE/kafka-$VERSION/libs
 PIDFILE=$DIR/kafka.pid
 ADMIN_PASSWORD=${OCOP_KAFKA_ADMIN_PASSWORD:-ocop-dev-kafka-admin}
-PRINCIPALS=(registry evaluation trade inspection insights)
 
+# scram_args NAME...: the StorageTool arguments creating the admin and one principal per service.
 scram_args() {
   local name upper var
   printf -- '--add-scram\nSCRAM-SHA-512=[name=admin,password=%s]\n' "$ADMIN_PASSWORD"
-  for name in "${PRINCIPALS[@]}"; do
+  for name in "$@"; do
     upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
     var="OCOP_KAFKA_${upper}_PASSWORD"
     printf -- '--add-scram\nSCRAM-SHA-512=[name=%s,password=%s]\n' "$name" "${!var:-ocop-dev-kafka-$name}"
@@ -115,7 +115,10 @@ PROPS
   if [ ! -f "$DIR/data/meta.properties" ]; then
     say "formatting KRaft storage in $DIR/data"
     local -a scram
-    mapfile -t scram < <(scram_args)
+    local catalogue
+    # One principal per service of the catalogue and per service the topic catalogue reserves.
+    catalogue=$(ocop_services --all) || exit 1
+    mapfile -t scram < <(scram_args $(awk '{print $1}' <<<"$catalogue"))
     java -cp "$cp" -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.xml" kafka.tools.StorageTool \
       format --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       -c "$DIR/server.properties" "${scram[@]}" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "kafka storage format failed"; }

@@ -7,6 +7,14 @@ CACHE=${OCOP_CACHE_DIR:-$HOME/.cache/ocop}
 say() { printf '[ocop] %s\n' "$*" >&2; }
 die() { printf '[ocop] error: %s\n' "$*" >&2; exit 1; }
 
+# ocop_services [--all]: the service catalogue, one "name port schema" line a service, from the
+# installed packages (python -m ocop_runtime.services); --all adds the services the topic
+# catalogue reserves (port "-"). Use as: list=$(ocop_services) || exit 1
+ocop_services() {
+  "$ROOT/.venv/bin/python" -m ocop_runtime.services "$@" \
+    || die "cannot read the service catalogue (.venv/bin/python -m ocop_runtime.services); run deploy/bootstrap.sh"
+}
+
 # port_busy PORT: true when something already listens on 127.0.0.1:PORT.
 port_busy() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

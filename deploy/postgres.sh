@@ -3,7 +3,8 @@
 #   deploy/postgres.sh install|start|stop|status
 # Environment: OCOP_PG_PORT (5432), OCOP_PG_DIR (.ocop/postgres),
 #              OCOP_PG_SUPERUSER_PASSWORD (dev default), OCOP_<SERVICE>_DB_PASSWORD (dev defaults).
-# Creates database `ocop` and, per service, a login role ocop_<service> owning schema <service>;
+# Creates database `ocop` and, per service of the catalogue (python -m ocop_runtime.services
+# --all), a login role ocop_<service> owning its schema;
 # PUBLIC gets nothing, so a role can touch only its own schema.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +13,6 @@ PORT=${OCOP_PG_PORT:-5432}
 DIR=${OCOP_PG_DIR:-$STATE/postgres}
 DATA=$DIR/data
 SUPERPW=${OCOP_PG_SUPERUSER_PASSWORD:-ocop-dev-superuser}
-SERVICES="registry evaluation trade inspection insights"
 
 pgbin() {
   local bin
@@ -80,8 +80,11 @@ provision() {
   psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ocop'" | grep -q 1 \
     || psql_admin -d postgres -c "CREATE DATABASE ocop"
   local sql="REVOKE ALL ON DATABASE ocop FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
-  local s pw var
-  for s in $SERVICES; do
+  local catalogue s _port schema pw var
+  # Every service of the catalogue, and those the topic catalogue reserves for later.
+  catalogue=$(ocop_services --all) || exit 1
+  while read -r s _port schema; do
+    [ -n "$s" ] || continue
     var="OCOP_$(echo "$s" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
     pw=${!var:-ocop-dev-$s}
     sql+="
@@ -92,9 +95,9 @@ DO \$\$ BEGIN
 END \$\$;
 ALTER ROLE ocop_$s LOGIN PASSWORD '$pw';
 GRANT CONNECT ON DATABASE ocop TO ocop_$s;
-CREATE SCHEMA IF NOT EXISTS $s AUTHORIZATION ocop_$s;
-ALTER ROLE ocop_$s SET search_path = $s;"
-  done
+CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION ocop_$s;
+ALTER ROLE ocop_$s SET search_path = $schema;"
+  done <<<"$catalogue"
   psql_admin -d ocop -c "$sql" >/dev/null
 }
 

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# The local stack: Kafka, PostgreSQL and the four services, with state under .ocop/.
+# The local stack: Kafka, PostgreSQL and the services of the catalogue (python -m
+# ocop_runtime.services), with state under .ocop/.
 #   deploy/stack.sh up|down|status
 # With OCOP_DATABASE_URL set, no private PostgreSQL is started and every service uses that URL.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SERVICES=(registry:8001 evaluation:8002 trade:8003 inspection:8004)
+SERVICES=()  # name:port of each service, read by load_services once the venv exists
 RUN=$STATE/run
 LOGS=$STATE/logs
+
+load_services() {
+  local catalogue name port _schema
+  catalogue=$(ocop_services) || exit 1
+  SERVICES=()
+  while read -r name port _schema; do
+    if [ -n "$name" ]; then SERVICES+=("$name:$port"); fi
+  done <<<"$catalogue"
+  [ ${#SERVICES[@]} -gt 0 ] || die "the service catalogue is empty (python -m ocop_runtime.services)"
+}
 
 start_service() {
   local name=${1%%:*} port=${1##*:} pidfile upper
@@ -40,6 +51,7 @@ wait_ready() {
 up() {
   local started=$SECONDS
   "$ROOT/deploy/bootstrap.sh"
+  load_services
   mkdir -p "$RUN" "$LOGS"
   "$ROOT/deploy/kafka.sh" start
   "$ROOT/.venv/bin/python" -m ocop_runtime.kafka_security setup "127.0.0.1:${OCOP_KAFKA_PORT:-9092}"
@@ -63,7 +75,11 @@ up() {
 }
 
 down() {
-  for s in "${SERVICES[@]}"; do stop_pid "$RUN/${s%%:*}.pid" "${s%%:*}"; done
+  # Every service up started has a pidfile here; no catalogue needed to stop them.
+  local pidfile
+  for pidfile in "$RUN"/*.pid; do
+    if [ -e "$pidfile" ]; then stop_pid "$pidfile" "$(basename "$pidfile" .pid)"; fi
+  done
   "$ROOT/deploy/kafka.sh" stop
   "$ROOT/deploy/postgres.sh" stop
 }
@@ -71,6 +87,7 @@ down() {
 status() {
   "$ROOT/deploy/kafka.sh" status || true
   "$ROOT/deploy/postgres.sh" status || true
+  load_services
   for s in "${SERVICES[@]}"; do
     if running "$RUN/${s%%:*}.pid"; then echo "${s%%:*} running (pid $(cat "$RUN/${s%%:*}.pid"), port ${s##*:})"
     else echo "${s%%:*} stopped"; fi

@@ -1,7 +1,8 @@
 """docker-compose.yml and the Dockerfile agree with the services they run.
 
-No container engine is needed: the files are read and checked against the services' settings
-classes, which are the one place the ``OCOP_*`` names are defined.
+No container engine is needed: the files are read and checked against the service catalogue
+(``ocop_runtime.services.discover``) and the services' settings classes, which are the one place
+the ``OCOP_*`` names are defined.
 """
 
 from __future__ import annotations
@@ -16,21 +17,18 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from ocop_evaluation.settings import EvaluationSettings
-from ocop_inspection.settings import InspectionSettings
-from ocop_registry.settings import RegistrySettings
+from ocop_runtime.services import reserved
 from ocop_runtime.settings import DEV_PASSWORD_PREFIX, ServiceSettings
-from ocop_trade.settings import TradeSettings
+from tests.catalogue import SPECS, settings_class
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init.sh"
 
+# From the service catalogue (ocop_runtime.services.discover): compose must run each service.
 SERVICES: dict[str, tuple[type[ServiceSettings], int]] = {
-    "registry": (RegistrySettings, 8001),
-    "evaluation": (EvaluationSettings, 8002),
-    "trade": (TradeSettings, 8003),
-    "inspection": (InspectionSettings, 8004),
+    s.name: (settings_class(s), s.http_port) for s in SPECS
 }
 PRODUCTION_REQUIRED = (
     "OCOP_DATABASE_URL",
@@ -125,6 +123,40 @@ def test_compose_runs_kafka_and_postgres_from_their_official_images(
     services = compose["services"]
     assert str(services["kafka"]["image"]).startswith("apache/kafka:")
     assert str(services["postgres"]["image"]).startswith("postgres:")
+
+
+def test_compose_runs_exactly_the_services_of_the_catalogue(compose: dict[str, Any]) -> None:
+    runs = {
+        name
+        for name, service in compose["services"].items()
+        if command(service)[:2] == ["python", "-m"]
+    }
+    assert runs == set(SERVICES), "docker-compose.yml and the service catalogue disagree"
+
+
+def test_postgres_init_creates_a_role_and_schema_for_every_service(
+    compose: dict[str, Any],
+) -> None:
+    """deploy/postgres/init.sh runs in the postgres image, without the catalogue: its list of
+    services, and the passwords compose hands it, must be the catalogue's."""
+    expected = [s.schema for s in SPECS] + reserved(SPECS)
+    assert all(s.schema == s.name for s in SPECS), "init.sh names role and schema alike"
+    script = POSTGRES_INIT.read_text(encoding="utf-8")
+    [listed] = re.findall(r"^\s*for name in ([a-z_ ]+); do$", script, re.MULTILINE)
+    assert listed.split() == expected, "deploy/postgres/init.sh lists other services"
+    env = environment(compose["services"]["postgres"])
+    for name in expected:
+        assert f"OCOP_{name.upper()}_DB_PASSWORD" in env, f"postgres gets no password for {name}"
+
+
+def test_dockerfile_exposes_the_port_of_every_service() -> None:
+    exposed = {
+        int(port.split("/")[0])
+        for instruction, arguments in dockerfile_instructions()
+        if instruction == "EXPOSE"
+        for port in arguments.split()
+    }
+    assert exposed == {port for _, port in SERVICES.values()}
 
 
 @service_names

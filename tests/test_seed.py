@@ -8,12 +8,11 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from ocop_registry.cli import DEMO_FILE, csv_chunks
 from ocop_runtime.auth import Role
-from ocop_runtime.cli import DEMO_FILE, app, csv_chunks
+from ocop_runtime.cli import app
 from ocop_runtime.testing import serving, token
 from tests.flow import registry_app
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_csv_is_sent_in_chunks_that_each_repeat_the_header() -> None:
@@ -31,7 +30,7 @@ def test_a_csv_is_sent_in_chunks_that_each_repeat_the_header() -> None:
 async def test_seed_loads_the_demonstration_set_once_and_a_second_run_changes_nothing(
     make_settings: Any,
 ) -> None:
-    rows = len((ROOT / DEMO_FILE).read_text(encoding="utf-8").splitlines()) - 1
+    rows = len(DEMO_FILE.read_text(encoding="utf-8").splitlines()) - 1
     runner = CliRunner()
     async with serving(registry_app(make_settings)) as url:
         first = await asyncio.to_thread(
@@ -55,7 +54,7 @@ async def test_seed_loads_the_demonstration_set_once_and_a_second_run_changes_no
 async def test_import_reports_the_file_line_of_each_bad_row_and_exits_non_zero(
     make_settings: Any, tmp_path: Path
 ) -> None:
-    lines = (ROOT / DEMO_FILE).read_text(encoding="utf-8").splitlines()[:251]
+    lines = DEMO_FILE.read_text(encoding="utf-8").splitlines()[:251]
     bad = lines[230].split(",")
     bad[0] = "99999"
     lines[230] = ",".join(bad)

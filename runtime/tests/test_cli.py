@@ -17,13 +17,15 @@ from typer.testing import CliRunner
 from ocop_contracts import Envelope, topics
 from ocop_contracts.envelope import ce_type, source
 from ocop_runtime.app import ServiceSpec, create_service_app
-from ocop_runtime.cli import SERVICE_PORTS, app, list_dead_letters, replay, service_status
+from ocop_runtime.cli import app, list_dead_letters, replay, service_status, service_urls
 from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
 from ocop_runtime.kafka import client_options, ensure_topics, read_all
+from ocop_runtime.services import discover
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import serving, wait_until
 
 runner = CliRunner()
+SERVICES = [s.name for s in discover()]
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def test_dlq_list_refuses_an_unknown_service(kafka_bootstrap: str) -> None:
 @pytest.fixture
 def refused_ports() -> Iterator[list[int]]:
     """Ports bound but not listening: connecting to them is refused for the test's duration."""
-    sockets = [socket.socket() for _ in SERVICE_PORTS]
+    sockets = [socket.socket() for _ in SERVICES]
     try:
         for s in sockets:
             s.bind(("127.0.0.1", 0))
@@ -172,18 +174,31 @@ def refused_ports() -> Iterator[list[int]]:
             s.close()
 
 
+def test_status_asks_each_service_of_the_catalogue_on_its_port() -> None:
+    assert service_urls("http://10.0.0.7/") == {
+        s.name: f"http://10.0.0.7:{s.http_port}" for s in discover()
+    }
+    assert service_urls("http://h", {"trade": "http://t:1"})["trade"] == "http://t:1"
+
+
+def test_status_refuses_a_url_for_a_service_outside_the_catalogue() -> None:
+    result = runner.invoke(app, ["status", "--url", "nowhere=http://127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert f"SERVICE one of {', '.join(SERVICES)}" in result.output
+
+
 def test_status_reports_every_service_down_when_nothing_listens(
     kafka_bootstrap: str, refused_ports: list[int]
 ) -> None:
     urls = [
         f"--url={name}=http://127.0.0.1:{port}"
-        for name, port in zip(SERVICE_PORTS, refused_ports, strict=True)
+        for name, port in zip(SERVICES, refused_ports, strict=True)
     ]
     result = runner.invoke(app, ["status", "--json", "--bootstrap", kafka_bootstrap, *urls])
 
     assert result.exit_code == 1, result.output
     statuses = json.loads(result.stdout)
-    assert {s["service"]: s["state"] for s in statuses} == dict.fromkeys(SERVICE_PORTS, "down")
+    assert {s["service"]: s["state"] for s in statuses} == dict.fromkeys(SERVICES, "down")
     assert all(s["detail"].startswith("ConnectError") for s in statuses)
 
 

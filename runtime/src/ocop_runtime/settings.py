@@ -1,7 +1,8 @@
 """Settings shared by every service, read from ``OCOP_*`` environment variables.
 
-Each service subclasses :class:`ServiceSettings` to fix its name and port. Nothing is read at
-import: ``create_app(settings)`` receives an instance, and tests build their own.
+Each service subclasses :class:`ServiceSettings` to fix its name and port (from its
+:class:`ocop_runtime.services.ServiceSpec`). Nothing is read at import: ``create_app(settings)``
+receives an instance, and tests build their own.
 """
 
 from __future__ import annotations
@@ -19,17 +20,23 @@ DEV_PASSWORD_PREFIX = "ocop-dev-"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def dev_database_url(service: str, host: str = "127.0.0.1", port: int = 5432) -> str:
+    """The DSN of ``service``'s login role on the local stack (deploy/postgres.sh makes it)."""
+    return f"postgresql://ocop_{service}:{DEV_PASSWORD_PREFIX}{service}@{host}:{port}/ocop"
+
+
 class ServiceSettings(BaseSettings):
     """Configuration of one ocop service process."""
 
     model_config = SettingsConfigDict(env_prefix="OCOP_", extra="ignore", frozen=True)
 
-    service: str = Field(description="Service name: registry, evaluation, trade or inspection.")
+    service: str = Field(description="Service name, as in its catalogue entry (ServiceSpec).")
     env: Literal["dev", "test", "production"] = "dev"
 
     database_url: SecretStr = Field(
-        default=SecretStr("postgresql://ocop_registry:ocop-dev-registry@127.0.0.1:5432/ocop"),
-        description="PostgreSQL DSN of the service's own login role.",
+        default=SecretStr(""),
+        description="PostgreSQL DSN of the service's own login role; default: the local "
+        "stack's, ocop_<service> with its development password.",
     )
     db_schema: str = Field(
         default="", description="Schema owned by the service; default: its name."
@@ -65,6 +72,33 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_retry_seconds: float = Field(default=1.0, gt=0)
+    relay_send_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long a relay pass waits for the broker to take and acknowledge its "
+        "batch before it starts over with a new producer (above the producer's 10 s request "
+        "timeout, so a topic that does not exist can be told from a broker that is away).",
+    )
+    relay_unhealthy_after_seconds: float = Field(
+        default=30.0, gt=0, description="/readyz answers 503 once the relay has failed this long."
+    )
+    relay_test_pause_after_send_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Tests only: a pause between the broker's acknowledgement and the stamping.",
+    )
+    outbox_retention_hours: float = Field(
+        default=168.0,
+        ge=0,
+        description="Published outbox rows older than this are deleted; 0 keeps them.",
+    )
+    inbox_retention_hours: float = Field(
+        default=720.0,
+        ge=0,
+        description="Inbox rows older than this are deleted (keep it above the retention of every "
+        "topic a consumer may re-read, or a replay applies old events again); 0 keeps them.",
+    )
+    housekeeping_interval_seconds: float = Field(default=600.0, gt=0)
 
     oidc_issuer: str = Field(default=DEV_ISSUER, description="Expected ``iss`` of access tokens.")
     oidc_audience: str = Field(default=DEV_AUDIENCE, description="Expected ``aud``.")
@@ -86,6 +120,8 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> ServiceSettings:
+        if not self.database_url.get_secret_value():
+            object.__setattr__(self, "database_url", SecretStr(dev_database_url(self.service)))
         if not self.db_schema:
             object.__setattr__(self, "db_schema", self.service)
         if not _IDENT.match(self.db_schema):
@@ -121,6 +157,12 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 "OCOP_DATABASE_URL uses a development password; set a real secret in production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _no_test_pause_in_production(self) -> ServiceSettings:
+        if self.env == "production" and self.relay_test_pause_after_send_seconds:
+            raise ValueError("OCOP_RELAY_TEST_PAUSE_AFTER_SEND_SECONDS is for tests only")
         return self
 
     def kafka_auth(self) -> KafkaAuth:

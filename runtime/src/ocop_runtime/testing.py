@@ -18,8 +18,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -30,7 +32,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from ocop_contracts.events import LegalForm, ProducerRegistered
 from ocop_runtime.auth import Role
 from ocop_runtime.devidp import ensure_key, issue_token, jwks_url
-from ocop_runtime.settings import ServiceSettings
+from ocop_runtime.settings import ServiceSettings, dev_database_url
 from ocop_runtime.telemetry import configure_tracing
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -71,17 +73,48 @@ def spans() -> InMemorySpanExporter:
     return exporter
 
 
+@pytest.fixture(scope="session")
+async def service_logins(database_url: str) -> Callable[[str], str]:
+    """The DSN of each service's own login role (``ocop_<service>``, made by the test stack's
+    PostgreSQL like the local stack's): services under test log in as in production, not as
+    the superuser. The roles may create schemas, so that each test can have its own."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        roles = [
+            r["rolname"]
+            for r in await conn.fetch(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE 'ocop\\_%' AND rolcanlogin"
+            )
+        ]
+        for role in roles:
+            await conn.execute(f'GRANT CREATE ON DATABASE ocop TO "{role}"')
+    finally:
+        await conn.close()
+    server = urlsplit(database_url)
+
+    def login(service: str) -> str:
+        if f"ocop_{service}" not in roles:
+            pytest.fail(f"the test stack has no login role ocop_{service}", pytrace=False)
+        return dev_database_url(service, server.hostname or "127.0.0.1", server.port or 5432)
+
+    return login
+
+
 @pytest.fixture
 def make_settings(
-    kafka_bootstrap: str, database_url: str, unique: str
+    kafka_bootstrap: str,
+    database_url: str,
+    unique: str,
+    service_logins: Callable[[str], str],
 ) -> Callable[..., ServiceSettings]:
-    """Settings for an in-process service with its own schema and consumer group."""
+    """Settings for an in-process service with its own schema and consumer group, logged in as
+    the service's own database role."""
 
     def make(settings_type: type[S], **overrides: Any) -> S:
         service = settings_type.model_fields["service"].default
         values: dict[str, Any] = {
             "env": "test",
-            "database_url": database_url,
+            "database_url": service_logins(service),
             "db_schema": f"{service}_{unique}",
             "consumer_group": f"ocop.{service}.{unique}",
             "kafka_bootstrap_servers": kafka_bootstrap,

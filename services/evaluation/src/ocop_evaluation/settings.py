@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from ocop_evaluation.service import SPEC
 from ocop_runtime.settings import ServiceSettings
 
 
 class EvaluationSettings(ServiceSettings):
     """``OCOP_*`` settings of the evaluation service."""
 
-    service: str = "evaluation"
-    http_port: int = Field(default=8002, ge=1, le=65535)
-    database_url: SecretStr = SecretStr(
-        "postgresql://ocop_evaluation:ocop-dev-evaluation@127.0.0.1:5432/ocop"
-    )
+    service: str = SPEC.name
+    http_port: int = Field(default=SPEC.http_port, ge=1, le=65535)
+    db_schema: str = Field(default=SPEC.schema, description="Schema owned by the service.")
     scheduler_seconds: float = Field(
         default=60.0, gt=0, description="How often the expiry scheduler sweeps."
     )

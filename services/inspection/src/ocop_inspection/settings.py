@@ -1,13 +1,16 @@
-from pydantic import Field, SecretStr
+"""Settings of the inspection service."""
 
+from __future__ import annotations
+
+from pydantic import Field
+
+from ocop_inspection.service import SPEC
 from ocop_runtime.settings import ServiceSettings
 
 
 class InspectionSettings(ServiceSettings):
     """``OCOP_*`` settings of the inspection service."""
 
-    service: str = "inspection"
-    http_port: int = Field(default=8004, ge=1, le=65535)
-    database_url: SecretStr = SecretStr(
-        "postgresql://ocop_inspection:ocop-dev-inspection@127.0.0.1:5432/ocop"
-    )
+    service: str = SPEC.name
+    http_port: int = Field(default=SPEC.http_port, ge=1, le=65535)
+    db_schema: str = Field(default=SPEC.schema, description="Schema owned by the service.")

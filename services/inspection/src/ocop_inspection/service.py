@@ -1,0 +1,15 @@
+"""Inspection in the service catalogue (entry point ``ocop.services``)."""
+
+from __future__ import annotations
+
+from ocop_contracts import topics
+from ocop_runtime.services import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="inspection",
+    http_port=8004,
+    schema="inspection",
+    publishes=(topics.INSPECTION_CAMPAIGNS, topics.INSPECTION_FINDINGS),
+    consumes=(topics.REGISTRY_PRODUCERS, topics.REGISTRY_PRODUCTS, topics.EVALUATION_CERTIFICATES),
+    roles=("city_office", "inspector"),
+)

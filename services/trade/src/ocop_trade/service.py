@@ -1,0 +1,15 @@
+"""Trade in the service catalogue (entry point ``ocop.services``)."""
+
+from __future__ import annotations
+
+from ocop_contracts import topics
+from ocop_runtime.services import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="trade",
+    http_port=8003,
+    schema="trade",
+    publishes=(topics.TRADE_PROMOTIONS, topics.TRADE_LISTINGS),
+    consumes=(topics.EVALUATION_CERTIFICATES,),
+    roles=("city_office", "trade_officer"),
+)
