@@ -6,14 +6,14 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from ocop_runtime.services import ServiceSpec, discover
+from ocop_runtime.services import ServiceEntry, discover
 from ocop_runtime.settings import ServiceSettings
 
-SPECS: list[ServiceSpec] = discover()
-BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in SPECS}
+SPECS: list[ServiceEntry] = discover()
+BY_NAME: dict[str, ServiceEntry] = {s.name: s for s in SPECS}
 
 
-def settings_class(spec: ServiceSpec) -> type[ServiceSettings]:
+def settings_class(spec: ServiceEntry) -> type[ServiceSettings]:
     """The one settings class that ``ocop_<name>.settings`` defines."""
     module = importlib.import_module(f"{spec.package}.settings")
     found = [

@@ -20,7 +20,7 @@ import yaml
 from ocop_contracts import topics
 from ocop_runtime.auth import Role
 from ocop_runtime.cli import add_runtime_commands, build_app
-from ocop_runtime.services import ENTRY_POINT_GROUP, ServiceSpec, reserved
+from ocop_runtime.services import ENTRY_POINT_GROUP, ServiceEntry, reserved
 from tests.catalogue import BY_NAME, SPECS, settings_class
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def test_python_m_services_prints_the_catalogue_for_the_scripts() -> None:
 
 @each_spec
 def test_the_settings_defaults_are_the_catalogue_entry(
-    spec: ServiceSpec, no_ocop_env: None
+    spec: ServiceEntry, no_ocop_env: None
 ) -> None:
     settings_type = settings_class(spec)
     assert settings_type.model_fields["service"].default == spec.name
@@ -97,7 +97,7 @@ def test_the_settings_defaults_are_the_catalogue_entry(
 
 
 @each_spec
-def test_compose_publishes_the_catalogue_port(spec: ServiceSpec) -> None:
+def test_compose_publishes_the_catalogue_port(spec: ServiceEntry) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     service = compose["services"][spec.name]
     assert service["environment"]["OCOP_HTTP_PORT"] == str(spec.http_port)
@@ -118,7 +118,7 @@ def test_the_local_stack_scripts_read_the_catalogue_instead_of_listing_services(
 
 
 @each_spec
-def test_topics_are_in_the_contracts_catalogue(spec: ServiceSpec) -> None:
+def test_topics_are_in_the_contracts_catalogue(spec: ServiceEntry) -> None:
     assert spec.publishes, f"{spec.name} publishes nothing"
     assert set(spec.publishes) <= set(topics.EVENT_TOPICS)
     assert set(spec.publishes) <= set(topics.written_by(spec.name)), "another service's topic"

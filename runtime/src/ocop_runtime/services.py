@@ -1,6 +1,6 @@
 """The service catalogue: which services exist, on which port, owning which schema.
 
-Each service package declares one :class:`ServiceSpec` and registers it as an entry point of the
+Each service package declares one :class:`ServiceEntry` and registers it as an entry point of the
 group ``ocop.services`` in its ``pyproject.toml``::
 
     [project.entry-points."ocop.services"]
@@ -34,7 +34,7 @@ CliHook = Callable[["typer.Typer"], None]
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceEntry:
     """What the rest of the system needs to know about one service.
 
     ``schema`` is the PostgreSQL schema the service owns (default: its name); it logs in as
@@ -75,15 +75,15 @@ class ServiceSpec:
         return f"ocop_{self.name}"
 
 
-def discover() -> list[ServiceSpec]:
+def discover() -> list[ServiceEntry]:
     """Every installed service's spec (entry points of group ``ocop.services``), by port."""
-    specs: dict[str, ServiceSpec] = {}
+    specs: dict[str, ServiceEntry] = {}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         spec = entry.load()
-        if not isinstance(spec, ServiceSpec):
+        if not isinstance(spec, ServiceEntry):
             raise TypeError(
                 f"entry point {entry.name} = {entry.value!r} of group {ENTRY_POINT_GROUP} "
-                "is not a ServiceSpec"
+                "is not a ServiceEntry"
             )
         if spec.name != entry.name:
             raise ValueError(
@@ -93,7 +93,7 @@ def discover() -> list[ServiceSpec]:
     return sorted(specs.values(), key=lambda s: (s.http_port, s.name))
 
 
-def reserved(specs: Sequence[ServiceSpec]) -> list[str]:
+def reserved(specs: Sequence[ServiceEntry]) -> list[str]:
     """Services the topic catalogue names that no installed package provides (yet): their
     Kafka principals and database roles are provisioned ahead of them."""
     known = {s.name for s in specs}
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main: the services' specs are instances of its ServiceSpec,
+    # Run the imported module's main: the services' specs are instances of its ServiceEntry,
     # not of this __main__ copy's.
     from ocop_runtime.services import main as catalogue
 

@@ -1,7 +1,7 @@
 """Settings shared by every service, read from ``OCOP_*`` environment variables.
 
 Each service subclasses :class:`ServiceSettings` to fix its name and port (from its
-:class:`ocop_runtime.services.ServiceSpec`). Nothing is read at import: ``create_app(settings)``
+:class:`ocop_runtime.services.ServiceEntry`). Nothing is read at import: ``create_app(settings)``
 receives an instance, and tests build their own.
 """
 
@@ -30,7 +30,7 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OCOP_", extra="ignore", frozen=True)
 
-    service: str = Field(description="Service name, as in its catalogue entry (ServiceSpec).")
+    service: str = Field(description="Service name, as in its catalogue entry (ServiceEntry).")
     env: Literal["dev", "test", "production"] = "dev"
 
     database_url: SecretStr = Field(

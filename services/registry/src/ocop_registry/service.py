@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ocop_contracts import topics
-from ocop_runtime.services import ServiceSpec
+from ocop_runtime.services import ServiceEntry
 
 if TYPE_CHECKING:
     import typer
@@ -18,7 +18,7 @@ def _cli(app: typer.Typer) -> None:
     register(app)
 
 
-SPEC = ServiceSpec(
+SPEC = ServiceEntry(
     name="registry",
     http_port=8001,
     schema="registry",

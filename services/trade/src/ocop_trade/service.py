@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ocop_contracts import topics
-from ocop_runtime.services import ServiceSpec
+from ocop_runtime.services import ServiceEntry
 
-SPEC = ServiceSpec(
+SPEC = ServiceEntry(
     name="trade",
     http_port=8003,
     schema="trade",
