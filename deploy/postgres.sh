@@ -11,8 +11,19 @@ set -euo pipefail
 
 PORT=${OCOP_PG_PORT:-5432}
 DIR=${OCOP_PG_DIR:-$STATE/postgres}
-DATA=$DIR/data
 SUPERPW=${OCOP_PG_SUPERUSER_PASSWORD:-ocop-dev-superuser}
+# Where the cluster really lives. As root, initdb and the server run as the postgres user, who
+# cannot reach a checkout inside a home folder of mode 0700 (root's usually is): then the cluster
+# lives under /var/lib/ocop/clusters/<hash of DIR>, owned by postgres, and DIR/data links to it.
+HOME_DIR=$DIR
+if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
+  probe=$DIR
+  until [ -d "$probe" ]; do probe=$(dirname "$probe"); done
+  if ! runuser -u postgres -- test -x "$probe" 2>/dev/null; then
+    HOME_DIR=/var/lib/ocop/clusters/$(printf '%s' "$DIR" | sha256sum | cut -c1-16)
+  fi
+fi
+DATA=$HOME_DIR/data
 
 pgbin() {
   local bin
@@ -35,13 +46,41 @@ install() {
   fi
 }
 
-# as_pg CMD...: initdb and the server refuse to run as root, so run them as Debian's postgres user.
+# as_pg CMD...: initdb and the server refuse to run as root, so run them as Debian's postgres user
+# (from /, as the current folder may be out of that user's reach).
 as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
+# psql_admin ARGS...: psql as the superuser; the SQL comes on standard input, so that passwords in
+# it never appear on a command line. The password travels in a 0600 file, not the environment.
 psql_admin() {
-  PGOPTIONS="-c client_min_messages=warning" PGPASSWORD=$SUPERPW "$(pgbin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"
+  local pgpass; pgpass=$(mktemp); chmod 600 "$pgpass"
+  printf '127.0.0.1:%s:*:postgres:%s\n' "$PORT" "$SUPERPW" >"$pgpass"
+  local rc=0
+  PGOPTIONS="-c client_min_messages=warning" PGPASSFILE=$pgpass "$(pgbin)/psql" -X -q \
+    -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@" || rc=$?
+  rm -f "$pgpass"
+  return $rc
+}
+
+# prepare_home: the cluster's folder, owned by postgres; when it lives outside DIR, DIR/data links
+# to it, and a cluster left there by a DIR that was since removed is dropped (its state went
+# with DIR).
+prepare_home() {
+  mkdir -p "$DIR"
+  if [ "$HOME_DIR" != "$DIR" ]; then
+    if [ ! -L "$DIR/data" ] && [ -d "$HOME_DIR" ]; then
+      say "dropping a stale cluster in $HOME_DIR (its state folder $DIR was removed)"
+      rm -rf "$HOME_DIR"
+    fi
+    mkdir -p "$HOME_DIR"
+    ln -sfn "$HOME_DIR/data" "$DIR/data"
+    ln -sfn "$HOME_DIR/postgres.log" "$DIR/postgres.log"
+    say "the cluster lives in $HOME_DIR (the postgres user cannot reach $DIR)"
+  fi
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$HOME_DIR"
+  chmod 700 "$HOME_DIR"
 }
 
 start() {
@@ -51,11 +90,12 @@ start() {
     say "postgres already running (port $PORT)"
   else
     port_busy "$PORT" && die "port $PORT is already in use by another process; stop it or set OCOP_PG_PORT"
-    mkdir -p "$DIR"
-    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$DIR"
+    prepare_home
     if [ ! -f "$DATA/PG_VERSION" ]; then
       say "creating a PostgreSQL cluster in $DATA"
-      local pwfile; pwfile=$(mktemp); printf '%s\n' "$SUPERPW" >"$pwfile"; chmod 644 "$pwfile"
+      # The password file is readable by the postgres user only, and removed at once.
+      local pwfile; pwfile=$(mktemp -p "$HOME_DIR"); printf '%s\n' "$SUPERPW" >"$pwfile"
+      chmod 600 "$pwfile"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pwfile"
       as_pg "$bin/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" --auth-host=scram-sha-256 \
         --auth-local=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
         || { rm -f "$pwfile"; cat "$DIR/initdb.log" >&2; die "initdb failed"; }
@@ -63,22 +103,22 @@ start() {
       cat >>"$DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PORT
-unix_socket_directories = '$DIR'
+unix_socket_directories = '$HOME_DIR'
 max_connections = 200
 shared_buffers = 128MB
 log_min_messages = warning
 CONF
     fi
     say "starting postgres on 127.0.0.1:$PORT (log: $DIR/postgres.log)"
-    as_pg "$bin/pg_ctl" -D "$DATA" -l "$DIR/postgres.log" -o "-p $PORT" -w -t 60 start >/dev/null \
-      || { tail -n 20 "$DIR/postgres.log" >&2; die "postgres did not start on port $PORT"; }
+    as_pg "$bin/pg_ctl" -D "$DATA" -l "$HOME_DIR/postgres.log" -o "-p $PORT" -w -t 60 start >/dev/null \
+      || { tail -n 20 "$HOME_DIR/postgres.log" >&2; die "postgres did not start on port $PORT"; }
   fi
   provision
 }
 
 provision() {
-  psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ocop'" | grep -q 1 \
-    || psql_admin -d postgres -c "CREATE DATABASE ocop"
+  echo "SELECT 1 FROM pg_database WHERE datname = 'ocop'" | psql_admin -d postgres -tA | grep -q 1 \
+    || echo "CREATE DATABASE ocop" | psql_admin -d postgres
   local sql="REVOKE ALL ON DATABASE ocop FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
   local catalogue s _port schema pw var
   # Every service of the catalogue, and those the topic catalogue reserves for later.
@@ -98,7 +138,7 @@ GRANT CONNECT ON DATABASE ocop TO ocop_$s;
 CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION ocop_$s;
 ALTER ROLE ocop_$s SET search_path = $schema;"
   done <<<"$catalogue"
-  psql_admin -d ocop -c "$sql" >/dev/null
+  printf '%s\n' "$sql" | psql_admin -d ocop >/dev/null
 }
 
 stop() {
