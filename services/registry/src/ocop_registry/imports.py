@@ -30,6 +30,7 @@ from ocop_runtime.audit import Actor
 from ocop_runtime.auth import Principal, Role, require
 from ocop_runtime.db import transaction
 from ocop_runtime.outbox import stage_events
+from ocop_runtime.refusals import RuleViolation
 
 COLUMNS = (
     "commune_code",
@@ -442,8 +443,10 @@ async def import_products_csv(
                 f"{report.unchanged} unchanged, {report.rejected} rejected",
             )
             return report
-    except (ImportRefused, csv.Error, domain.RuleViolation) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except domain.RuleViolation as exc:
+        raise audit.http_problem(exc) from exc
+    except (ImportRefused, csv.Error) as exc:
+        raise audit.http_problem(RuleViolation("file", str(exc))) from exc
     except asyncpg.UniqueViolationError as exc:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
