@@ -30,16 +30,20 @@ def service(name: str) -> KafkaAuth:
     return KafkaAuth(username=name, password=f"ocop-dev-kafka-{name}")
 
 
-async def send(bootstrap: str, auth: KafkaAuth, topic: str) -> None:
+async def send(bootstrap: str, auth: KafkaAuth, topic: str, value: bytes = b"{}") -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **auth.options())
     await producer.start()
     try:
-        await asyncio.wait_for(producer.send_and_wait(topic, b"{}", key=b"k"), 20)
+        await asyncio.wait_for(producer.send_and_wait(topic, value, key=b"k"), 20)
     finally:
         await producer.stop()
 
 
-async def read(bootstrap: str, auth: KafkaAuth, topic: str, group: str) -> None:
+async def read(
+    bootstrap: str, auth: KafkaAuth, topic: str, group: str, *, until: bytes | None = None
+) -> list[bytes]:
+    """The values ``auth`` reads from ``topic`` as member of ``group``: until the value
+    ``until`` arrives (an allowed read must prove it read), or one poll when it is None."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -49,8 +53,16 @@ async def read(bootstrap: str, auth: KafkaAuth, topic: str, group: str) -> None:
         **auth.options(),
     )
     await consumer.start()
+    values: list[bytes] = []
     try:
-        await asyncio.wait_for(consumer.getmany(timeout_ms=2000), 20)
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 20)
+            values += [r.value for records in batch.values() for r in records]
+            if until is None or until in values:
+                return values
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{auth.username} read {len(values)} records, not {until!r}")
     finally:
         await consumer.stop()
 
@@ -72,9 +84,16 @@ async def test_a_service_writes_its_own_topics_but_not_another_services(
 async def test_a_service_reads_only_what_it_consumes_and_with_its_own_groups(
     kafka_bootstrap: str, unique: str
 ) -> None:
-    await read(
-        kafka_bootstrap, service("trade"), topics.EVALUATION_CERTIFICATES, f"ocop.trade.{unique}"
+    marker = f'{{"marker": "{unique}"}}'.encode()
+    await send(kafka_bootstrap, service("evaluation"), topics.EVALUATION_CERTIFICATES, marker)
+    read_back = await read(
+        kafka_bootstrap,
+        service("trade"),
+        topics.EVALUATION_CERTIFICATES,
+        f"ocop.trade.{unique}",
+        until=marker,
     )
+    assert marker in read_back
     with pytest.raises(TopicAuthorizationFailedError):
         await read(
             kafka_bootstrap, service("trade"), topics.commands("registry"), f"ocop.trade.{unique}"
@@ -107,7 +126,11 @@ async def test_an_agency_added_by_the_cli_reads_public_topics_but_no_dead_letter
     agency = KafkaAuth(username=settings["sasl.username"], password=settings["sasl.password"])
     group = f"{settings['group.id.prefix']}dashboard"
 
-    await read(kafka_bootstrap, agency, topics.REGISTRY_PRODUCTS, group)
+    marker = f'{{"marker": "{unique}"}}'.encode()
+    await send(kafka_bootstrap, service("registry"), topics.REGISTRY_PRODUCTS, marker)
+    assert marker in await read(
+        kafka_bootstrap, agency, topics.REGISTRY_PRODUCTS, group, until=marker
+    )
     await send(kafka_bootstrap, agency, topics.commands("registry"))
     for private in (topics.dlq("registry"), topics.commands("registry")):
         with pytest.raises(TopicAuthorizationFailedError):
