@@ -26,31 +26,44 @@ while this one measures.
    a sheet is the request council members wait on, N x 5 times per round.
 2. Closing: ``POST /rounds/{id}/closure``, with an override reason for the flags. Baseline, in
    one transaction on one connection: the round's entries, the open rounds, the council and the
-   sheets in one query each; every product scored with the same pure functions
-   (``score_sheet``, ``score_council``, ``integrity_flags``, ``outcome_of``); the same result
-   summaries written with one ``executemany``; the nominated products' entries at the next level
-   with one ``INSERT ... SELECT FROM unnest``; the same contract events (``ProductScored``,
-   ``ProductNotRecognised``, built with the contract models as the service does) staged with one
+   sheets in one query each; every product scored with the domain's rules (``score_sheet``,
+   ``score_council``, ``integrity_flags``, ``outcome_of``); its own summary of each result
+   (average points per part, the summary kept on the entry, the entry's status) written with
+   one ``executemany``; the forwarded and nominated products' entries at the next level with
+   one ``INSERT ... SELECT FROM unnest``; its own contract events (``ProductScored``,
+   ``ProductNominated``, ``ProductNotRecognised``, ``ApplicationAccepted``) staged with one
    ``executemany``; the round marked closed.
 3. Decision: ``POST /rounds/{id}/decision``. Baseline, in one transaction: the scored entries and
    the products' existing certificates in one query each, ``may_award`` and ``certify`` per
    product, the certificate numbers reserved with one statement, then the certificates, the
-   entries' statuses and the ``ProductCertified`` events with one ``executemany`` each.
+   entries' statuses and its own ``ProductCertified`` events with one ``executemany`` each.
+
+What the two sides share is the rules being exercised and the published contract: the domain's
+pure functions (``score_sheet``, ``score_council``, ``integrity_flags``, ``outcome_of``,
+``may_award``, ``certify``) with their value types, and the event models and envelope of
+``ocop_contracts``. What is the service's own glue (summarising a result, mapping results and
+certificates to events and to rows, the SQL) the baseline does with code of its own, not the
+service's (``usecases``, ``publishing``, ``store``), so that it stays an independent floor and
+a change in that glue shows as a disagreement below rather than moving both sides alike. The
+service's use cases serve only the set-up (``enter_application``, the evaluation clock).
 
 For 2 and 3: the request's wall time, products/s, and events/s of the outbox rows it staged;
 then end to end, until its events are on Kafka: for the service, until the relay's
 ``published_at`` on the last of them; for the baseline, its transaction plus a raw publish of its
 outbox rows (one query, one aiokafka producer with the service's credentials sending every
 record with the same CloudEvents headers without awaiting each, one ``UPDATE``). Both sides
-must agree before anything is printed: the same status, result and next-level entry per
-application, the same certificates (numbers included), the same number of events. Between
-repetitions (``OCOP_BENCH_ROUNDS``, median reported) both rounds are reopened by SQL. The ratio
-(ocop time / raw time) is what to watch; 1.0 is the floor.
+must agree before anything is printed: the same status, result summary and next-level entry per
+application, the same certificates (numbers included), and the same events, compared field by
+field (topic, type, source, key and payload, ignoring event ids, times and the new
+certificates' ids, in any order). Between repetitions (``OCOP_BENCH_ROUNDS``, median reported)
+both rounds are reopened by SQL. The ratio (ocop time / raw time) is what to watch; 1.0 is the
+floor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import math
@@ -59,13 +72,15 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -76,11 +91,11 @@ from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
 from ocop_contracts.events import evaluation as contract
 from ocop_contracts.events import registry as registry_events
-from ocop_evaluation import domain, publishing
+from ocop_evaluation import domain
 from ocop_evaluation.app import MIGRATIONS, create_app
 from ocop_evaluation.handlers import build_routes
 from ocop_evaluation.settings import EvaluationSettings
-from ocop_evaluation.usecases import HANOI, SERVICE, Evaluation, summarise
+from ocop_evaluation.usecases import Evaluation
 from ocop_registry.domain.classification import Scheme, product_sets
 from ocop_runtime.auth import Role
 from ocop_runtime.db import create_pool
@@ -100,6 +115,10 @@ OVERRIDE = "Thành viên hoi-dong-5 không chấm sản phẩm của xã mình (
 DECISION_NUMBER = "1147/QĐ-UBND"
 # (lowest share, highest share, weight) of each criterion's maximum a product gets.
 SHARES = [(0.36, 0.5, 15), (0.5, 0.7, 40), (0.7, 0.9, 35), (0.9, 0.98, 10)]
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+PARTS = ("A", "B", "C")  # the parts of every score sheet
+# The entry's status after closing, by outcome; every other outcome leaves it scored.
+_CLOSED_STATUS = {"not_recognised": "not_recognised", "forward": "forwarded"}
 
 _OUTBOX_INSERT = (
     "INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload,"
@@ -164,7 +183,7 @@ def _outbox_rows(events: list[Event], at: datetime) -> list[tuple[Any, ...]]:
             e.TOPIC,
             e.key(),
             e.CE_TYPE,
-            source(SERVICE),
+            source(e.SERVICE),
             at,
             e.model_dump_json(),
             None,
@@ -366,6 +385,49 @@ async def _http_floor(client: httpx.AsyncClient) -> list[float]:
 # ---------------------------------------------------------------- the raw baselines
 
 
+def _summary(
+    result: domain.CouncilResult, outcome: domain.Outcome, flags: Sequence[domain.IntegrityFlag]
+) -> tuple[dict[str, float], dict[str, Any], str]:
+    """The baseline's own account of one product's result: the average points per part, the
+    summary kept on the entry, and the entry's status."""
+    totals = dict.fromkeys(PARTS, Decimal(0))
+    for c in result.sheet.criteria:
+        totals[c.part.value] += result.criterion_averages[c.id]
+    summary = {
+        "score": str(result.score),
+        "star": result.star,
+        "outcome": outcome.kind.value,
+        "outcome_star": outcome.star,
+        "to_level": outcome.to_level.value if outcome.to_level else None,
+        "rulebook": result.rulebook.id,
+        "rulebook_version": result.rulebook.version,
+        "flags": [f.kind.value for f in flags],
+    }
+    status = _CLOSED_STATUS.get(outcome.kind.value, "scored")
+    return {part: float(total) for part, total in totals.items()}, summary, status
+
+
+def _certified(
+    c: domain.Certificate, number: str, application_id: UUID, at: datetime
+) -> contract.ProductCertified:
+    """The baseline's own ``ProductCertified`` for a first certificate."""
+    return contract.ProductCertified(
+        certificate_id=c.id,
+        certificate_number=number,
+        product_id=c.product_id,
+        application_id=application_id,
+        star=c.star,
+        score=float(c.score) if c.score is not None else None,
+        level=contract.Level(c.level.value),
+        decision_number=c.decision_number,
+        decision_date=c.decision_date,
+        valid_from=c.decision_date,
+        valid_until=c.valid_until,
+        rulebook=c.rulebook.id,
+        issued_at=at,
+    )
+
+
 async def _raw_close(pool: asyncpg.Pool, round_id: UUID, override: str) -> int:
     """Close the raw round: what ``Evaluation.close_round`` does, in as few round trips."""
     async with pool.acquire() as conn, conn.transaction():
@@ -407,7 +469,7 @@ async def _raw_close(pool: asyncpg.Pool, round_id: UUID, override: str) -> int:
             units = [u for u in (e["commune_code"], e["district_code"]) if u]
             flags = domain.integrity_flags(result, council, units)
             outcome = domain.outcome_of(result, level)
-            parts, summary, status = summarise(result, outcome, flags)
+            parts, summary, status = _summary(result, outcome, flags)
             updates.append((aid, level.value, status, json.dumps(summary)))
             if outcome.to_level is not None:
                 to = outcome.to_level.value
@@ -534,7 +596,7 @@ async def _raw_decide(pool: asyncpg.Pool, round_id: UUID, number: str, day: date
             star = int(result["outcome_star"])
             permission = domain.may_award(level, star, e["submitted_on"])
             if not permission:
-                raise domain.RuleViolation("star", permission.reason or "not allowed")
+                raise AssertionError(f"{star}★ refused at {level}: {permission.reason}")
             grant = domain.Grant(
                 certificate_id=uuid4(),
                 star=star,
@@ -545,14 +607,14 @@ async def _raw_decide(pool: asyncpg.Pool, round_id: UUID, number: str, day: date
                 score=Decimal(result["score"]),
             )
             _, changes = domain.certify(domain.ProductCertificates(e["product_id"]), grant)
-            numbers = {grant.certificate_id: f"{sequence:05d}/{day.year}/GCN-OCOP-HN"}
+            certificate_number = f"{sequence:05d}/{day.year}/GCN-OCOP-HN"
             for change in changes:
                 assert isinstance(change, domain.ProductCertified)
                 c = change.certificate
                 certificates.append(
                     (
                         c.id,
-                        numbers[c.id],
+                        certificate_number,
                         c.product_id,
                         e["application_id"],
                         c.star,
@@ -573,11 +635,7 @@ async def _raw_decide(pool: asyncpg.Pool, round_id: UUID, number: str, day: date
                         now,
                     )
                 )
-                events.append(
-                    publishing.certificate_contract(
-                        change, numbers=numbers, application_id=e["application_id"], at=now
-                    )
-                )
+                events.append(_certified(c, certificate_number, e["application_id"], now))
         values = ", ".join(f"${i + 1}" for i in range(len(_CERTIFICATE_COLUMNS.split(","))))
         await conn.executemany(
             f"INSERT INTO certificates ({_CERTIFICATE_COLUMNS}) VALUES ({values})", certificates
@@ -688,11 +746,58 @@ async def _step(
     raw_events = await _staged_since(raw_pool, raw_mark)
     publish_time, published = await _timed(partial(_raw_publish, raw_pool, producer))
     assert published == raw_events, (published, raw_events)
+    await _same_events(name, app_pool, mark, raw_pool, raw_mark)
     return Step(name, products, events, elapsed, e2e, raw_time, raw_events, publish_time), done
 
 
+# Payload fields that differ between the two sides by construction: times, and the ids of new
+# certificates (drawn afresh on each side).
+_UNSHARED = ("certificate_id",)
+
+
+async def _events(pool: asyncpg.Pool, mark: int) -> Counter[str]:
+    """The events staged after ``mark``, each as its topic, type, source, key and payload
+    without times or fresh ids, in canonical JSON."""
+    rows = await pool.fetch(
+        "SELECT topic, ce_type, ce_source, key, payload FROM outbox WHERE id > $1", mark
+    )
+    return Counter(
+        json.dumps(
+            [
+                r["topic"],
+                r["ce_type"],
+                r["ce_source"],
+                r["key"],
+                {
+                    k: v
+                    for k, v in json.loads(r["payload"]).items()
+                    if not k.endswith("_at") and k not in _UNSHARED
+                },
+            ],
+            sort_keys=True,
+        )
+        for r in rows
+    )
+
+
+async def _same_events(
+    name: str, app_pool: asyncpg.Pool, mark: int, raw_pool: asyncpg.Pool, raw_mark: int
+) -> None:
+    """Both sides staged the same events, field by field (in any order)."""
+    ours, theirs = await _events(app_pool, mark), await _events(raw_pool, raw_mark)
+    if ours != theirs:
+        only_ours, only_theirs = ours - theirs, theirs - ours
+        raise AssertionError(
+            f"{name}: {sum(ours.values())} events from the service, {sum(theirs.values())} raw;"
+            f" {sum(only_ours.values())} only from the service, e.g."
+            f" {next(iter(only_ours), None)}; {sum(only_theirs.values())} only raw, e.g."
+            f" {next(iter(only_theirs), None)}"
+        )
+
+
 async def _agree(app_pool: asyncpg.Pool, raw_pool: asyncpg.Pool, round_id: UUID) -> None:
-    """The baseline did the same work: the same result per application, the same certificates."""
+    """The baseline did the same work: the same result per application, the same certificates,
+    the round in the same state."""
     # Every entry of the round's applications, at every level (the nominated ones' next entry).
     entries = (
         "SELECT application_id, level, kind, status, result, round_id FROM entries"
@@ -707,13 +812,22 @@ async def _agree(app_pool: asyncpg.Pool, raw_pool: asyncpg.Pool, round_id: UUID)
             f" / {theirs.get(wrong[0])}"
         )
     certificates = (
-        "SELECT application_id, number, star, level, score, valid_until, state FROM certificates"
+        "SELECT application_id, number, product_id, star, level, score, decision_number,"
+        " decision_date, valid_until, rulebook, rulebook_version, state FROM certificates"
         " ORDER BY number"
     )
     a = [tuple(r) for r in await app_pool.fetch(certificates)]
     b = [tuple(r) for r in await raw_pool.fetch(certificates)]
     if a != b:
-        raise AssertionError(f"certificates differ: {len(a)} from the service, {len(b)} raw")
+        differ = next((x, y) for x, y in itertools.zip_longest(a, b) if x != y)
+        raise AssertionError(
+            f"certificates differ: {len(a)} from the service, {len(b)} raw, e.g. {differ}"
+        )
+    rounds = "SELECT status, override, decision_number, decision_date FROM rounds WHERE id = $1"
+    ours_round = tuple(await app_pool.fetchrow(rounds, round_id))
+    theirs_round = tuple(await raw_pool.fetchrow(rounds, round_id))
+    if ours_round != theirs_round:
+        raise AssertionError(f"the rounds differ: {ours_round} / {theirs_round}")
 
 
 # ---------------------------------------------------------------- main

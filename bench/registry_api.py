@@ -6,7 +6,11 @@ so no network is involved: what is measured is routing, auth, validation, the us
 and the JSON response. Each baseline is the database work alone, done with one asyncpg
 connection and no HTTP, no validation and no Python models: the floor for that work on this
 machine. The ratio (ocop time / raw time) is what to watch; 1.0 is the floor, and what lies
-above it is the cost of the service's layers plus any round trips the service adds.
+above it is the cost of the service's layers plus any round trips the service adds. The
+baselines call no function of the registry's: their SQL is their own, and all they take from
+it is a rule, the expiring window of the certificate status (``EXPIRING_WITHIN_DAYS``). The
+registry's own modules serve only the set-up (``demo`` rows, ``store`` for the certificates,
+``usecases.load_admin_units`` for the raw schema's units).
 
 1. CSV import: ``POST /imports/products`` with a file of ``demo.rows`` (the districts' format),
    timed for a fresh file (everything created) and again for the same file (every row

@@ -132,11 +132,22 @@ async def test_rounds_are_listed_newest_first_page_by_page(make_settings: Any) -
             if cursor:
                 params["cursor"] = cursor
             page = (await evaluation.get("/rounds", params=params)).json()
+            assert page["total"] == len(opened)
             seen += [r["id"] for r in page["items"]]
             cursor = page["next_cursor"]
             if cursor is None:
                 break
+        first = (await evaluation.get("/rounds", params={"year": year, "limit": 1})).json()
         bad = await evaluation.get("/rounds", params={"cursor": "yesterday"})
+        other_sort = await evaluation.get(
+            "/rounds", params={"cursor": first["next_cursor"], "sort": "opened_at"}
+        )
+        oldest_first = (
+            await evaluation.get("/rounds", params={"year": year, "sort": "opened_at"})
+        ).json()
 
     assert seen == list(reversed(opened))
-    assert bad.status_code == 400
+    assert [r["id"] for r in oldest_first["items"]] == opened
+    for refused in (bad, other_sort):
+        assert refused.status_code == 400
+        assert refused.json()["detail"][0]["loc"] == ["query", "cursor"]

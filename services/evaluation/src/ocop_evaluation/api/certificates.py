@@ -3,12 +3,13 @@ inspection's recommendations to revoke."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,7 @@ from ocop_evaluation import domain, store
 from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Office, use_case
 from ocop_evaluation.api.rounds import EntryOut
 from ocop_runtime.app import ServiceContext
+from ocop_runtime.paging import Keyset, Sort, refused_on_query
 
 certificates_router = APIRouter(tags=["certificates"])
 
@@ -67,42 +69,30 @@ class CertificateOut(BaseModel):
 
 class CertificatePage(BaseModel):
     items: list[CertificateOut]
+    total: int = Field(description="Certificates matching the filters, on every page.")
     next_cursor: str | None
 
 
-def _cursor(value: str | None) -> tuple[date, UUID] | None:
-    if not value:
-        return None
-    try:
-        day, ident = value.split("|")
-        return date.fromisoformat(day), UUID(ident)
-    except ValueError as exc:
-        raise HTTPException(400, "cursor is not one this API returned") from exc
+Cursor = Annotated[
+    str | None, Q(description="``next_cursor`` of the previous page of this list and sort.")
+]
 
 
 async def _certificates(
     ctx: ServiceContext,
-    ending_by: date | None,
-    *,
-    state: str | None,
-    level: str | None,
-    limit: int,
+    filters: store.CertificateFilter,
+    sorts: Mapping[str, Sort],
+    sort: str,
     cursor: str | None,
-    **filters: Any,
+    limit: int,
 ) -> CertificatePage:
-    found = await store.list_certificates(
-        ctx.pool,
-        ending_by=ending_by,
-        state=domain.CertificateState(state) if state else None,
-        level=domain.Level(level) if level else None,
-        after=_cursor(cursor),
-        limit=limit,
-        **filters,
-    )
-    items = [CertificateOut.of(r) for r in found]
-    last = items[-1] if len(items) == limit else None
+    with refused_on_query():
+        keyset = Keyset.of(sorts, sort, cursor, limit)
+        records, page = await store.list_certificates(ctx.pool, filters, keyset)
     return CertificatePage(
-        items=items, next_cursor=f"{last.valid_until.isoformat()}|{last.id}" if last else None
+        items=[CertificateOut.of(r) for r in records],
+        total=page.total,
+        next_cursor=keyset.next_cursor(page),
     )
 
 
@@ -120,20 +110,25 @@ async def list_certificates(
     ] = None,
     round_id: UUID | None = None,
     limit: Annotated[int, Q(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Q(max_length=100)] = None,
+    cursor: Cursor = None,
+    sort: Annotated[str, Q(description=", ".join(store.CERTIFICATE_SORTS))] = "valid_until",
 ) -> CertificatePage:
+    """Certificates, soonest ending first unless ``sort`` says otherwise."""
     return await _certificates(
         ctx,
-        None,
-        product_id=product_id,
-        star=star,
-        state=state,
-        level=level,
-        product_set=product_set,
-        unit=unit,
-        round_id=round_id,
-        limit=limit,
-        cursor=cursor,
+        store.CertificateFilter(
+            product_id=product_id,
+            star=star,
+            state=domain.CertificateState(state) if state else None,
+            level=domain.Level(level) if level else None,
+            product_set=product_set,
+            unit=unit,
+            round_id=round_id,
+        ),
+        store.CERTIFICATE_SORTS,
+        sort,
+        cursor,
+        limit,
     )
 
 
@@ -144,20 +139,20 @@ async def expiring_certificates(
     ev: Ev,
     within_days: Annotated[int, Q(ge=0, le=3650)] = 90,
     limit: Annotated[int, Q(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Q(max_length=100)] = None,
+    cursor: Cursor = None,
 ) -> CertificatePage:
     """The expiry radar: live certificates ending within ``within_days`` of today (the
     evaluation clock), soonest first."""
     today = (await ev.now(ctx.pool)).date()
     return await _certificates(
         ctx,
-        today + timedelta(days=within_days),
-        product_id=None,
-        star=None,
-        state=domain.CertificateState.LIVE,
-        level=None,
-        limit=limit,
-        cursor=cursor,
+        store.CertificateFilter(
+            state=domain.CertificateState.LIVE, ending_by=today + timedelta(days=within_days)
+        ),
+        store.EXPIRING_SORTS,
+        "expiring",
+        cursor,
+        limit,
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocop_evaluation import domain, store
 from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Member, Office, use_case
 from ocop_runtime.app import ServiceContext
+from ocop_runtime.paging import Keyset, refused_on_query
 
 rounds_router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -68,6 +69,7 @@ async def open_round(body: RoundIn, ctx: Ctx, who: Office, ev: Ev) -> RoundOut:
 
 class RoundPage(BaseModel):
     items: list[RoundOut]
+    total: int = Field(description="Rounds matching the filters, on every page.")
     next_cursor: str | None
 
 
@@ -79,28 +81,27 @@ async def list_rounds(
     level: LevelName | None = None,
     status_: Annotated[Literal["open", "closed", "decided"] | None, Q(alias="status")] = None,
     limit: Annotated[int, Q(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Q(max_length=100)] = None,
+    cursor: Annotated[
+        str | None, Q(description="``next_cursor`` of the previous page, with the same sort.")
+    ] = None,
+    sort: Annotated[str, Q(description=", ".join(store.ROUND_SORTS))] = "-opened_at",
 ) -> RoundPage:
-    """Rounds, newest first."""
-    before = None
-    if cursor:
-        try:
-            at, ident = cursor.split("|")
-            before = datetime.fromisoformat(at), UUID(ident)
-        except ValueError as exc:
-            raise HTTPException(400, "cursor is not one this API returned") from exc
-    found = await store.list_rounds(
-        ctx.pool,
-        year=year,
-        level=domain.Level(level) if level else None,
-        status=domain.RoundStatus(status_) if status_ else None,
-        limit=limit,
-        before=before,
-    )
-    items = [RoundOut.of(r, entries) for r, entries in found]
-    last = items[-1] if len(items) == limit else None
+    """Rounds, newest first unless ``sort`` says otherwise."""
+    with refused_on_query():
+        keyset = Keyset.of(store.ROUND_SORTS, sort, cursor, limit)
+        found, page = await store.list_rounds(
+            ctx.pool,
+            store.RoundFilter(
+                year=year,
+                level=domain.Level(level) if level else None,
+                status=domain.RoundStatus(status_) if status_ else None,
+            ),
+            keyset,
+        )
     return RoundPage(
-        items=items, next_cursor=f"{last.opened_at.isoformat()}|{last.id}" if last else None
+        items=[RoundOut.of(r, entries) for r, entries in found],
+        total=page.total,
+        next_cursor=keyset.next_cursor(page),
     )
 
 

@@ -6,6 +6,9 @@ inspection's recommendations). Callers use ``store.<function>``.
 """
 
 from ocop_evaluation.store.certificates import (
+    CERTIFICATE_SORTS,
+    EXPIRING_SORTS,
+    CertificateFilter,
     certificates_ending_by,
     certificates_of_products,
     get_certificate,
@@ -29,6 +32,8 @@ from ocop_evaluation.store.facts import (
     upsert_product,
 )
 from ocop_evaluation.store.rounds import (
+    ROUND_SORTS,
+    RoundFilter,
     attach_waiting,
     close_round,
     council,
@@ -50,7 +55,12 @@ from ocop_evaluation.store.rounds import (
 )
 
 __all__ = [
+    "CERTIFICATE_SORTS",
+    "EXPIRING_SORTS",
+    "ROUND_SORTS",
+    "CertificateFilter",
     "Conn",
+    "RoundFilter",
     "advance_clock",
     "attach_waiting",
     "certificates_ending_by",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ import asyncpg
 
 from ocop_evaluation import domain
 from ocop_evaluation.store.common import Conn, lock
+from ocop_runtime.paging import Keyset, Page, Query, Sort, fetch_page
 
 
 def revocation_document(r: domain.Revocation) -> dict[str, Any]:
@@ -173,45 +175,62 @@ async def certificates_ending_by(
     return [_certificate(r) for r in rows]
 
 
+CERTIFICATE_SORTS = {
+    "valid_until": Sort("c.valid_until", "date"),
+    "-valid_until": Sort("c.valid_until", "date", descending=True),
+    "decision_date": Sort("c.decision_date", "date"),
+    "-decision_date": Sort("c.decision_date", "date", descending=True),
+}
+"""The orders of the certificate list; the first (soonest ending first) is the default."""
+EXPIRING_SORTS = {"expiring": Sort("c.valid_until", "date")}
+"""The expiry radar's one order, soonest ending first, under a name of its own: a cursor of
+the certificate list is refused there, and one of the radar on the certificate list."""
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """``unit`` matches the product's commune or pre-2025 district (from the local copy of
+    registry's products); ``ending_by`` the last valid day, at the latest."""
+
+    product_id: UUID | None = None
+    star: int | None = None
+    state: domain.CertificateState | None = None
+    level: domain.Level | None = None
+    ending_by: date | None = None
+    product_set: str | None = None
+    unit: str | None = None
+    round_id: UUID | None = None
+
+
 async def list_certificates(
-    conn: Conn,
-    *,
-    product_id: UUID | None,
-    star: int | None,
-    state: domain.CertificateState | None,
-    level: domain.Level | None,
-    ending_by: date | None,
-    limit: int,
-    after: tuple[date, UUID] | None,
-    product_set: str | None = None,
-    unit: str | None = None,
-    round_id: UUID | None = None,
-) -> list[domain.CertificateRecord]:
-    """Certificates soonest-ending first; ``unit`` matches the product's commune or pre-2025
-    district (from the local copy of registry's products)."""
-    rows = await conn.fetch(
-        "SELECT c.* FROM certificates c LEFT JOIN products p ON p.product_id = c.product_id"
-        " WHERE ($1::uuid IS NULL OR c.product_id = $1)"
-        " AND ($2::int IS NULL OR c.star = $2) AND ($3::text IS NULL OR c.state = $3)"
-        " AND ($4::text IS NULL OR c.level = $4) AND ($5::date IS NULL OR c.valid_until <= $5)"
-        " AND ($6::date IS NULL OR (c.valid_until, c.id) > ($6, $7::uuid))"
-        " AND ($8::text IS NULL OR p.product_set = $8)"
-        " AND ($9::text IS NULL OR p.commune_code = $9 OR p.district_code = $9)"
-        " AND ($10::uuid IS NULL OR c.application_id IN"
-        "   (SELECT application_id FROM entries WHERE round_id = $10))"
-        f" ORDER BY c.valid_until, c.id LIMIT {int(limit)}",
-        product_id,
-        star,
-        state.value if state else None,
-        level.value if level else None,
-        ending_by,
-        after[0] if after else None,
-        after[1] if after else None,
-        product_set,
-        unit,
-        round_id,
-    )
-    return [_certificate(r) for r in rows]
+    conn: Conn, f: CertificateFilter, keyset: Keyset
+) -> tuple[list[domain.CertificateRecord], Page]:
+    """One page of certificates, in ``keyset``'s order."""
+    q = Query()
+    tables = "FROM certificates c"
+    if f.product_set is not None or f.unit is not None:
+        tables += " JOIN products p ON p.product_id = c.product_id"
+    if f.product_id is not None:
+        q.add("c.product_id = {}", f.product_id)
+    if f.star is not None:
+        q.add("c.star = {}", f.star)
+    if f.state is not None:
+        q.add("c.state = {}", f.state.value)
+    if f.level is not None:
+        q.add("c.level = {}", f.level.value)
+    if f.ending_by is not None:
+        q.add("c.valid_until <= {}", f.ending_by)
+    if f.product_set is not None:
+        q.add("p.product_set = {}", f.product_set)
+    if f.unit is not None:
+        q.add("(p.commune_code = {} OR p.district_code = {})", f.unit, f.unit)
+    if f.round_id is not None:
+        q.add(
+            "c.application_id IN (SELECT application_id FROM entries WHERE round_id = {})",
+            f.round_id,
+        )
+    page = await fetch_page(conn, "SELECT c.*", q, keyset, id_column="c.id", count_from=tables)
+    return [_certificate(r) for r in page.rows], page
 
 
 def _recommendation(row: asyncpg.Record) -> domain.Recommendation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ import asyncpg
 
 from ocop_evaluation import domain
 from ocop_evaluation.store.common import Conn, lock
+from ocop_runtime.paging import Keyset, Page, Query, Sort, fetch_page
 
 
 def _round(row: asyncpg.Record) -> domain.Round:
@@ -59,30 +61,40 @@ async def open_round_id(conn: Conn, year: int, level: domain.Level) -> UUID | No
     return value if isinstance(value, UUID) else None
 
 
+ROUND_SORTS = {
+    "-opened_at": Sort("r.opened_at", "timestamptz", descending=True),
+    "opened_at": Sort("r.opened_at", "timestamptz"),
+}
+"""The orders of the round list; the first (newest first) is the default."""
+
+
+@dataclass(frozen=True)
+class RoundFilter:
+    year: int | None = None
+    level: domain.Level | None = None
+    status: domain.RoundStatus | None = None
+
+
 async def list_rounds(
-    conn: Conn,
-    *,
-    year: int | None,
-    level: domain.Level | None,
-    status: domain.RoundStatus | None,
-    limit: int,
-    before: tuple[datetime, UUID] | None = None,
-) -> list[tuple[domain.Round, int]]:
-    """Rounds with their number of entries, newest first; ``before`` is the keyset cursor
-    (opened_at, id) of the previous page."""
-    rows = await conn.fetch(
-        "SELECT r.*, (SELECT count(*) FROM entries e WHERE e.round_id = r.id) AS entries"
-        " FROM rounds r WHERE ($1::int IS NULL OR year = $1) AND ($2::text IS NULL OR level = $2)"
-        " AND ($3::text IS NULL OR status = $3)"
-        " AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4, $5::uuid))"
-        f" ORDER BY opened_at DESC, id DESC LIMIT {int(limit)}",
-        year,
-        level.value if level else None,
-        status.value if status else None,
-        before[0] if before else None,
-        before[1] if before else None,
+    conn: Conn, f: RoundFilter, keyset: Keyset
+) -> tuple[list[tuple[domain.Round, int]], Page]:
+    """One page of rounds with their number of entries, in ``keyset``'s order."""
+    q = Query()
+    if f.year is not None:
+        q.add("r.year = {}", f.year)
+    if f.level is not None:
+        q.add("r.level = {}", f.level.value)
+    if f.status is not None:
+        q.add("r.status = {}", f.status.value)
+    page = await fetch_page(
+        conn,
+        "SELECT r.*, (SELECT count(*) FROM entries e WHERE e.round_id = r.id) AS entries",
+        q,
+        keyset,
+        id_column="r.id",
+        count_from="FROM rounds r",
     )
-    return [(_round(r), int(r["entries"])) for r in rows]
+    return [(_round(r), int(r["entries"])) for r in page.rows], page
 
 
 async def close_round(
