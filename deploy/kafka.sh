@@ -81,6 +81,8 @@ ssl.truststore.location=$DIR/tls/ca.pem"
   fi
   local lname
   lname=$(echo "$proto" | tr '[:upper:]' '[:lower:]')
+  # It holds the admin's password: readable by this user only.
+  install -m 600 /dev/null "$DIR/server.properties"
   cat > "$DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -114,14 +116,18 @@ PROPS
   local cp="$LIBS/*"
   if [ ! -f "$DIR/data/meta.properties" ]; then
     say "formatting KRaft storage in $DIR/data"
-    local -a scram
     local catalogue
     # One principal per service of the catalogue and per service the topic catalogue reserves.
     catalogue=$(ocop_services --all) || exit 1
-    mapfile -t scram < <(scram_args $(awk '{print $1}' <<<"$catalogue"))
+    # The credentials go to the storage tool in a 0600 argument file (one argument a line),
+    # never on its command line, where any local user could read them (ps).
+    local argfile; argfile=$(umask 077; mktemp "$DIR/.format-args.XXXXXX")
+    scram_args $(awk '{print $1}' <<<"$catalogue") >"$argfile"
     java -cp "$cp" -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.xml" kafka.tools.StorageTool \
       format --standalone -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-      -c "$DIR/server.properties" "${scram[@]}" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "kafka storage format failed"; }
+      -c "$DIR/server.properties" "@$argfile" >"$DIR/format.log" 2>&1 \
+      || { rm -f "$argfile"; cat "$DIR/format.log" >&2; die "kafka storage format failed"; }
+    rm -f "$argfile"
   fi
   say "starting kafka $VERSION on 127.0.0.1:$PORT (log: $DIR/kafka.log)"
   nohup java -Xms256m -Xmx"${OCOP_KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \

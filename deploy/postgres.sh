@@ -4,8 +4,10 @@
 # Environment: OCOP_PG_PORT (5432), OCOP_PG_DIR (.ocop/postgres),
 #              OCOP_PG_SUPERUSER_PASSWORD (dev default), OCOP_<SERVICE>_DB_PASSWORD (dev defaults).
 # Creates database `ocop` and, per service of the catalogue (python -m ocop_runtime.services
-# --all), a login role ocop_<service> owning its schema;
-# PUBLIC gets nothing, so a role can touch only its own schema.
+# --all), a role ocop_<service>_owner owning its schema (migrations log in as it) and the login
+# role ocop_<service> the service runs as, which owns nothing: the owner grants it what it needs
+# at each start-up, on the audit trail INSERT and SELECT only. PUBLIC gets nothing, so a role can
+# touch only its own schema. OCOP_<SERVICE>_OWNER_DB_PASSWORD: the owner's (dev default).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -127,16 +129,28 @@ provision() {
     [ -n "$s" ] || continue
     var="OCOP_$(echo "$s" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
     pw=${!var:-ocop-dev-$s}
+    var="OCOP_$(echo "$s" | tr '[:lower:]' '[:upper:]')_OWNER_DB_PASSWORD"
+    owner_pw=${!var:-ocop-dev-$s-owner}
+    # A stack provisioned before owner roles had the service's role own its schema and tables:
+    # REASSIGN OWNED hands them to the owner (a no-op once done).
     sql+="
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ocop_$s') THEN
     CREATE ROLE ocop_$s LOGIN;
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ocop_${s}_owner') THEN
+    CREATE ROLE ocop_${s}_owner LOGIN;
+  END IF;
 END \$\$;
 ALTER ROLE ocop_$s LOGIN PASSWORD '$pw';
-GRANT CONNECT ON DATABASE ocop TO ocop_$s;
-CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION ocop_$s;
-ALTER ROLE ocop_$s SET search_path = $schema;"
+ALTER ROLE ocop_${s}_owner LOGIN PASSWORD '$owner_pw';
+GRANT CONNECT ON DATABASE ocop TO ocop_$s, ocop_${s}_owner;
+CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION ocop_${s}_owner;
+ALTER SCHEMA $schema OWNER TO ocop_${s}_owner;
+GRANT USAGE ON SCHEMA $schema TO ocop_$s;
+REASSIGN OWNED BY ocop_$s TO ocop_${s}_owner;
+ALTER ROLE ocop_$s SET search_path = $schema;
+ALTER ROLE ocop_${s}_owner SET search_path = $schema;"
   done <<<"$catalogue"
   printf '%s\n' "$sql" | psql_admin -d ocop >/dev/null
 }

@@ -26,9 +26,17 @@ start_service() {
   upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   if running "$pidfile"; then say "$name already running (pid $(cat "$pidfile"), port $port)"; return 0; fi
   port_busy "$port" && die "port $port ($name) is already in use by another process"
-  local dsn_var="OCOP_${upper}_DB_PASSWORD" dsn
+  local dsn_var="OCOP_${upper}_DB_PASSWORD" owner_var="OCOP_${upper}_OWNER_DB_PASSWORD" dsn owner
   dsn=${OCOP_DATABASE_URL:-postgresql://ocop_$name:${!dsn_var:-ocop-dev-$name}@127.0.0.1:${OCOP_PG_PORT:-5432}/ocop}
-  OCOP_DATABASE_URL=$dsn OCOP_HTTP_PORT=$port OCOP_STATE_DIR=$STATE \
+  # Migrations run as the schema's owner role (deploy/postgres.sh makes it), the service as its
+  # own role, which cannot change the audit trail. With OCOP_DATABASE_URL, the same URL serves
+  # both unless OCOP_MIGRATION_DATABASE_URL is set too.
+  owner=${OCOP_MIGRATION_DATABASE_URL:-}
+  if [ -z "${OCOP_DATABASE_URL:-}" ]; then
+    owner=postgresql://ocop_${name}_owner:${!owner_var:-ocop-dev-$name-owner}@127.0.0.1:${OCOP_PG_PORT:-5432}/ocop
+  fi
+  OCOP_ENV=${OCOP_ENV:-dev} OCOP_DATABASE_URL=$dsn OCOP_MIGRATION_DATABASE_URL=$owner \
+    OCOP_HTTP_PORT=$port OCOP_STATE_DIR=$STATE \
     OCOP_KAFKA_BOOTSTRAP_SERVERS=${OCOP_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${OCOP_KAFKA_PORT:-9092}} \
     nohup "$ROOT/.venv/bin/python" -m "ocop_$name" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"

@@ -32,6 +32,7 @@ SERVICES: dict[str, tuple[type[ServiceSettings], int]] = {
 }
 PRODUCTION_REQUIRED = (
     "OCOP_DATABASE_URL",
+    "OCOP_MIGRATION_DATABASE_URL",
     "OCOP_KAFKA_BOOTSTRAP_SERVERS",
     "OCOP_HTTP_PORT",
     "OCOP_ENV",
@@ -41,6 +42,7 @@ PRODUCTION_REQUIRED = (
 OPERATOR_ENV = {
     "OCOP_PG_SUPERUSER_PASSWORD": "s3cret-superuser",
     **{f"OCOP_{name.upper()}_DB_PASSWORD": f"s3cret-{name}" for name in SERVICES},
+    **{f"OCOP_{name.upper()}_OWNER_DB_PASSWORD": f"s3cret-{name}-owner" for name in SERVICES},
 }
 
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
@@ -147,6 +149,8 @@ def test_postgres_init_creates_a_role_and_schema_for_every_service(
     env = environment(compose["services"]["postgres"])
     for name in expected:
         assert f"OCOP_{name.upper()}_DB_PASSWORD" in env, f"postgres gets no password for {name}"
+        assert f"OCOP_{name.upper()}_OWNER_DB_PASSWORD" in env, f"no owner password for {name}"
+    assert 'CREATE SCHEMA :"schema" AUTHORIZATION :"owner";' in script
 
 
 def test_dockerfile_exposes_the_port_of_every_service() -> None:
@@ -238,6 +242,9 @@ def test_service_runs_in_production_without_a_development_password(
     assert parts.username == f"ocop_{name}", "each service logs in with its own role"
     assert parts.password == OPERATOR_ENV[f"OCOP_{name.upper()}_DB_PASSWORD"]
     assert parts.hostname == "postgres"
+    owner = urlsplit(interpolate(env["OCOP_MIGRATION_DATABASE_URL"], OPERATOR_ENV))
+    assert owner.username == f"ocop_{name}_owner", "migrations run as the schema's owner"
+    assert owner.password == OPERATOR_ENV[f"OCOP_{name.upper()}_OWNER_DB_PASSWORD"]
     hosts = {s.rsplit(":", 1)[0] for s in env["OCOP_KAFKA_BOOTSTRAP_SERVERS"].split(",")}
     assert hosts == {"kafka"}
 

@@ -14,7 +14,8 @@ from ocop_contracts.commands import evaluation as cmd
 from ocop_contracts.events.evaluation import Level
 from ocop_runtime.auth import Role
 from ocop_runtime.testing import bearer, running, wait_until
-from tests.flow import evaluation_app, records_on, registry_app, send_event
+from tests.commands import send_command
+from tests.flow import evaluation_app, records_on, registry_app
 from tests.test_evaluation_flow import (
     MEMBERS,
     council,
@@ -37,15 +38,17 @@ async def test_round_commands_are_answered_and_a_resent_one_has_no_second_effect
         opening = cmd.OpenRound(
             round_id=round_id, year=year, level=Level.CENTRAL, name="Trung ương"
         )
-        first = await send_event(kafka_bootstrap, opening)
-        again = await send_event(kafka_bootstrap, opening)
-        stranger = await send_event(
+        first = await send_command(kafka_bootstrap, opening)
+        again = await send_command(kafka_bootstrap, opening)
+        stranger = await send_command(
             kafka_bootstrap,
             cmd.SubmitScoreSheet(
                 round_id=round_id, application_id=uuid4(), member_id="nobody", points={"A1.1": 1}
             ),
+            role=Role.COUNCIL_MEMBER,
+            subject="nobody",
         )
-        unknown = await send_event(kafka_bootstrap, cmd.CloseRound(round_id=uuid4()))
+        unknown = await send_command(kafka_bootstrap, cmd.CloseRound(round_id=uuid4()))
 
         async def replies() -> dict[str, Any] | None:
             found = await records_on(

@@ -22,7 +22,7 @@ NAME_NFD = unicodedata.normalize("NFD", NAME_NFC)
 async def test_hostile_input_gets_a_clear_4xx_and_strings_are_stored_as_nfc_verbatim(
     make_settings: Any,
 ) -> None:
-    settings = make_settings(RegistrySettings, max_body_bytes=64 * 1024)
+    settings = make_settings(RegistrySettings, max_body_bytes=64 * 1024, max_upload_bytes=64 * 1024)
     async with (
         serving(create_app(settings)) as url,
         httpx.AsyncClient(base_url=url, headers=bearer(Role.CITY_OFFICE)) as client,

@@ -23,6 +23,7 @@ from ocop_registry.usecases import Registry
 from ocop_runtime.cli import app
 from ocop_runtime.kafka import KafkaAuth
 from ocop_runtime.kafka_security import agency_principal
+from ocop_runtime.testing import wait_until
 from ocop_trade.app import service_spec as trade_spec
 
 
@@ -131,12 +132,43 @@ async def test_an_agency_added_by_the_cli_reads_public_topics_but_no_dead_letter
     assert marker in await read(
         kafka_bootstrap, agency, topics.REGISTRY_PRODUCTS, group, until=marker
     )
-    await send(kafka_bootstrap, agency, topics.commands("registry"))
+    # Read-only unless granted: no command topic takes its writes.
+    for service_name in topics.COMMAND_SERVICES:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await send(kafka_bootstrap, agency, topics.commands(service_name))
     for private in (topics.dlq("registry"), topics.commands("registry")):
         with pytest.raises(TopicAuthorizationFailedError):
             await read(kafka_bootstrap, agency, private, group)
     with pytest.raises(TopicAuthorizationFailedError):
         await send(kafka_bootstrap, agency, topics.REGISTRY_PRODUCTS)
+
+
+async def test_an_agency_writes_a_command_topic_only_when_granted_and_loses_it_when_re_added(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    name = f"so-{unique}"
+    add = ["agency", "add", name, "--bootstrap", kafka_bootstrap, "--password", f"pw-{unique}"]
+    granted = await asyncio.to_thread(CliRunner().invoke, app, [*add, "--commands", "registry"])
+    assert granted.exit_code == 0, granted.output
+    assert "topics.write=ocop.registry.commands.v1" in granted.output
+    agency = KafkaAuth(username=agency_principal(name), password=f"pw-{unique}")
+    await send(kafka_bootstrap, agency, topics.commands("registry"))
+    with pytest.raises(TopicAuthorizationFailedError):
+        await send(kafka_bootstrap, agency, topics.commands("evaluation"))
+
+    again = await asyncio.to_thread(CliRunner().invoke, app, add)
+    assert again.exit_code == 0, again.output
+
+    async def revoked() -> bool:
+        try:
+            await send(kafka_bootstrap, agency, topics.commands("registry"))
+        except TopicAuthorizationFailedError:
+            return True
+        return False
+
+    await wait_until(revoked, timeout_seconds=30, what="the registry grant to be taken back")
+    wrong = await asyncio.to_thread(CliRunner().invoke, app, [*add, "--commands", "nowhere"])
+    assert wrong.exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -151,3 +183,34 @@ async def test_an_agency_added_by_the_cli_reads_public_topics_but_no_dead_letter
 def test_every_service_subscribes_only_to_topics_its_acls_let_it_read(name: str, spec: Any) -> None:
     assert set(spec().routes.topics) <= set(topics.SUBSCRIPTIONS[name])
     assert {e.TOPIC for e in spec().publishes} <= set(topics.written_by(name))
+
+
+async def test_command_and_dead_letter_topics_keep_records_three_days_and_events_the_default(
+    kafka_bootstrap: str,
+) -> None:
+    """Commands may carry contact persons, dead letters may be such commands: their topics
+    forget them after three days, so an erasure reaches Kafka's copy within three days."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    from ocop_runtime.kafka import SHORT_RETENTION_MS, admin_client
+
+    names = [
+        *(topics.commands(s) for s in topics.COMMAND_SERVICES),
+        topics.dlq("registry"),
+        topics.dlq("evaluation"),
+        topics.REGISTRY_PRODUCERS,
+    ]
+    async with admin_client(kafka_bootstrap) as admin:
+        [response] = await admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, n, configs={"retention.ms": None})
+                for n in names
+            ]
+        )
+    retention = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
+        for resource in response.resources
+    }
+    for name in names[:-1]:
+        assert retention[name] == str(SHORT_RETENTION_MS), name
+    assert int(retention[topics.REGISTRY_PRODUCERS]) > SHORT_RETENTION_MS

@@ -15,6 +15,7 @@ from ocop_contracts.commands import registry as commands
 from ocop_contracts.events import evaluation as ev
 from ocop_registry import demo, units
 from ocop_runtime.testing import running, wait_until
+from tests.commands import CITY_OFFICE_CLIENT, send_command
 from tests.flow import records_on, registry_app, send_event, tax_code
 
 TODAY = datetime.now(UTC).date()
@@ -408,9 +409,9 @@ async def test_a_bad_command_is_rejected_on_its_key_and_a_repeated_one_has_one_e
         commune_code="99999",
     )
     async with running(registry_app(make_settings)) as client:
-        bad_ce = await send_event(kafka_bootstrap, bad)
-        await send_event(kafka_bootstrap, good)
-        await send_event(kafka_bootstrap, good)  # the sender retried with a new ce_id
+        bad_ce = await send_command(kafka_bootstrap, bad)
+        await send_command(kafka_bootstrap, good)
+        await send_command(kafka_bootstrap, good)  # the sender retried with a new ce_id
 
         async def replies() -> list[Any] | None:
             found = await records_on(
@@ -436,6 +437,10 @@ async def test_a_bad_command_is_rejected_on_its_key_and_a_repeated_one_has_one_e
     assert sorted(e["outcome"] for e in trail["items"]) == ["created", "repeat"]
     assert {(e["channel"], e["origin"], e["command"]) for e in trail["items"]} == {
         ("kafka", "/tests", "RegisterProducer")
+    }
+    # Who sent it is the token's subject and roles, never the ce_source the sender wrote.
+    assert {(e["subject"], tuple(e["roles"])) for e in trail["items"]} == {
+        (CITY_OFFICE_CLIENT, ("city_office",))
     }
     assert [e["outcome"] for e in refused["items"]] == ["refused"]
 

@@ -4,7 +4,10 @@ erasure, and rate limits."""
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +28,12 @@ from ocop_registry.app import create_app as create_registry
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime import devidp
 from ocop_runtime.auth import Role
-from ocop_runtime.migrations import migrate
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import bearer, running, session_idp, token, wait_until
 from ocop_trade.app import create_app as create_trade
 from ocop_trade.settings import TradeSettings
 from tests.flow import records_on, tax_code
-from tests.test_roles import role_dsn
+from tests.test_registry import evidence
 
 R = Role
 OFFICE = {R.CITY_OFFICE}
@@ -322,26 +324,60 @@ async def test_accepted_and_refused_commands_are_audited_with_who_where_and_the_
     assert forbidden.status_code == 403
 
 
-async def test_the_service_role_cannot_change_or_remove_audit_rows(
-    database_url: str, tmp_path: Path
+async def test_the_service_role_cannot_change_remove_or_unprotect_the_audit_trail(
+    make_settings: Any, database_url: str, unique: str
 ) -> None:
-    conn = await asyncpg.connect(role_dsn(database_url, "registry"))
+    """The service migrates as its schema's owner and runs as its own role: logged in as that
+    role, every way to rewrite the trail fails, while appending and reading work."""
+    settings = make_settings(RegistrySettings)
+    async with running(create_registry(settings)) as office:
+        await _producer(office, "00004")  # one audited command in the trail
+    schema = settings.db_schema
+    conn = await asyncpg.connect(settings.dsn)
     try:
-        await migrate(conn, "registry", tmp_path)  # the runtime's tables in the real schema
+        assert await conn.fetchval("SELECT current_user") == "ocop_registry"
         await conn.execute(
-            "INSERT INTO registry.audit_log (subject, command, channel, outcome)"
+            f"INSERT INTO {schema}.audit_log (subject, command, channel, outcome)"
             " VALUES ('someone', 'register_producer', 'http', 'created')"
         )
+        before = await conn.fetchval(f"SELECT count(*) FROM {schema}.audit_log")
         for statement in (
-            "UPDATE registry.audit_log SET outcome = 'forged'",
-            "DELETE FROM registry.audit_log",
-            "TRUNCATE registry.audit_log",
+            f"UPDATE {schema}.audit_log SET outcome = 'forged'",
+            f"DELETE FROM {schema}.audit_log",
+            f"TRUNCATE {schema}.audit_log",
+            f"ALTER TABLE {schema}.audit_log DISABLE TRIGGER audit_log_append_only",
+            f"ALTER TABLE {schema}.audit_log DISABLE TRIGGER ALL",
+            f"DROP TRIGGER audit_log_append_only ON {schema}.audit_log",
+            f"ALTER TABLE {schema}.audit_log OWNER TO ocop_registry",
+            f"ALTER TABLE {schema}.audit_log RENAME TO audit_log_old",
+            f"DROP TABLE {schema}.audit_log",
+            f"DROP SCHEMA {schema} CASCADE",
+            f"CREATE OR REPLACE FUNCTION {schema}.audit_log_is_append_only() RETURNS trigger"
+            " LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
-        assert await conn.fetchval("SELECT count(*) FROM registry.audit_log") >= 1
+        # Granting oneself a privilege one does not hold is a warning that grants nothing.
+        await conn.execute(f"GRANT UPDATE, DELETE, TRUNCATE ON {schema}.audit_log TO ocop_registry")
+        assert not await conn.fetchval(
+            "SELECT has_table_privilege($1, 'DELETE') OR has_table_privilege($1, 'UPDATE')"
+            " OR has_table_privilege($1, 'TRUNCATE')",
+            f"{schema}.audit_log",
+        )
+        assert await conn.fetchval(f"SELECT count(*) FROM {schema}.audit_log") == before >= 2
     finally:
         await conn.close()
+    superuser = await asyncpg.connect(database_url)
+    try:
+        assert (
+            await superuser.fetchval(
+                "SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'audit_log'",
+                schema,
+            )
+            == "ocop_registry_owner"
+        )
+    finally:
+        await superuser.close()
 
 
 async def test_personal_data_is_exported_and_erased_without_touching_the_event_history(
@@ -432,3 +468,158 @@ def test_the_role_table_in_the_docs_is_the_one_the_matrix_checks() -> None:
         for (method, path), allowed in {**SHARED, **EXPECTED[name]}.items()
     }
     assert documented == expected
+
+
+async def test_a_second_role_never_widens_the_scope_of_the_first(make_settings: Any) -> None:
+    """An agency client (reads everything) that is also a commune officer of 00004 registers
+    and changes producers as the commune officer, in 00004 only."""
+    both = bearer(R.AGENCY, R.COMMUNE_OFFICER, units=["00004"], subject="hai-vai")
+    async with running(create_registry(make_settings(RegistrySettings))) as office:
+        theirs = await _producer(office, "00008")
+        elsewhere = await office.post(
+            "/producers",
+            headers=both,
+            json={
+                "name": "HTX Ngọc Hà",
+                "legal_form": "cooperative",
+                "registration_number": tax_code(),
+                "commune_code": "00008",
+            },
+        )
+        patched = await office.patch(
+            f"/producers/{theirs['id']}", json={"address": "x"}, headers=both
+        )
+        read = await office.get(f"/producers/{theirs['id']}", headers=both)
+        products = await office.get("/products", headers=both)
+    assert elsewhere.status_code == 403, elsewhere.text
+    assert patched.status_code == 404 and read.status_code == 404
+    assert products.status_code == 200  # the agency's own reading is still its own
+
+
+async def test_a_token_whose_key_left_the_issuers_key_set_stops_being_accepted(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    devidp.ensure_key(first)
+    devidp.ensure_key(second)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text((first / devidp.JWKS).read_text())
+    app = create_registry(make_settings(RegistrySettings, oidc_jwks_url=jwks.as_uri()))
+    keys = app.state.token_verifier._jwks()
+    async with running(app, role=None) as client:
+        old = {"Authorization": f"Bearer {_signed(_claims(), first)}"}
+        assert (await client.get("/units", headers=old)).status_code == 200
+        jwks.write_text((second / devidp.JWKS).read_text())  # the issuer dropped the first key
+        assert (await client.get("/units", headers=old)).status_code == 200  # cached 5 min
+        keys.lifespan = 0  # as if the five minutes had passed
+        after = await client.get("/units", headers=old)
+        new = {"Authorization": f"Bearer {_signed(_claims(), second)}"}
+        assert (await client.get("/units", headers=new)).status_code == 200
+    assert after.status_code == 401
+
+
+async def test_a_failing_jwks_endpoint_is_asked_once_not_once_a_request(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    """The identity provider hangs for a second and then fails: twenty requests at once with
+    tokens of keys the service has never seen cause one fetch, and the next ones none."""
+    hits: list[float] = []
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(time.monotonic())
+            time.sleep(1)
+            self.send_error(503)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/certs"
+        app = create_registry(make_settings(RegistrySettings, oidc_jwks_url=url))
+        async with running(app, role=None) as client:
+            strangers = []
+            for i in range(20):
+                directory = tmp_path / f"k{i}"
+                devidp.ensure_key(directory)
+                strangers.append(_signed(_claims(), directory))
+            answers = await asyncio.gather(
+                *(client.get("/units", headers={"Authorization": f"Bearer {t}"}) for t in strangers)
+            )
+            later = await client.get("/units", headers={"Authorization": f"Bearer {strangers[0]}"})
+    finally:
+        server.shutdown()
+        thread.join()
+    assert [a.status_code for a in answers] == [401] * 20
+    assert later.status_code == 401
+    assert len(hits) == 1, f"{len(hits)} fetches"
+
+
+async def test_erasure_reaches_documents_free_text_reasons_and_audit_details(
+    make_settings: Any,
+) -> None:
+    person = f"Lê Thị Mai {uuid4().hex[:6]}"
+    slug = person.replace(" ", "_")
+    settings = make_settings(RegistrySettings)
+    async with running(create_registry(settings)) as office:
+        household = await _producer(
+            office,
+            "00004",
+            name=person,
+            legal_form="household_business",
+            registration_number=f"01A{uuid4().int % 10**7:07d}",
+        )
+        item = await office.post(
+            "/products",
+            json={
+                "producer_id": household["id"],
+                "name": "Chè búp",
+                "product_set": "food.grain",
+                "commune_code": "00004",
+            },
+        )
+        assert item.status_code == 201, item.text
+        document = {
+            **evidence("business_plan"),
+            "name": f"{person} - phương án kinh doanh.pdf",
+            "storage_url": f"https://files.ocop.hanoi.gov.vn/{slug}/plan.pdf",
+        }
+        drafted = await office.post(
+            "/applications",
+            json={"product_id": item.json()["id"], "kind": "first_time", "documents": [document]},
+        )
+        assert drafted.status_code == 201, drafted.text
+        app_id = drafted.json()["id"]
+        withdrawn = await office.post(
+            f"/applications/{app_id}/withdrawal", json={"reason": f"{person} xin rút hồ sơ"}
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+        # A refusal's reason can quote what was sent, e.g. a person's name.
+        conn = await asyncpg.connect(settings.dsn)
+        try:
+            await conn.execute(
+                f"INSERT INTO {settings.db_schema}.audit_log"
+                " (subject, command, aggregate_id, channel, outcome, detail)"
+                " VALUES ('someone', 'revise_application', $1, 'http', 'refused', $2)",
+                app_id,
+                f"documents: {person}.pdf is not a PDF",
+            )
+        finally:
+            await conn.close()
+        before = (await office.get("/audit", params={"aggregate_id": app_id})).json()["items"]
+
+        erased = await office.post(f"/producers/{household['id']}/erasure")
+        assert erased.status_code == 200, erased.text
+        application = (await office.get(f"/applications/{app_id}")).json()
+        after = (await office.get("/audit", params={"aggregate_id": app_id})).json()["items"]
+
+    assert person in json.dumps(before, ensure_ascii=False)
+    for trace_of_her in (person, slug):
+        assert trace_of_her not in json.dumps(application, ensure_ascii=False), application
+    assert application["documents"][0]["storage_url"].startswith("urn:sha256:")
+    assert application["reasons"] == ["[erased]"]
+    assert person not in json.dumps(after, ensure_ascii=False), after
+    assert [(e["id"], e["outcome"]) for e in after] == [(e["id"], e["outcome"]) for e in before]

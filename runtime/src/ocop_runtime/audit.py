@@ -41,8 +41,16 @@ class Actor:
         )
 
     @classmethod
-    def kafka(cls, source: str) -> Actor:
-        return cls(subject=source, origin=source, channel="kafka")
+    def kafka(cls, principal: Principal, source: str | None = None) -> Actor:
+        """The verified sender of a Kafka command; ``source`` (its ``ce_source``, which the
+        sender sets freely) only says where it claims to come from."""
+        return cls(
+            principal.subject,
+            tuple(principal.role_names),
+            tuple(sorted(principal.units)),
+            source,
+            "kafka",
+        )
 
 
 def _trace_id() -> str | None:

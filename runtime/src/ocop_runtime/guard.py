@@ -2,14 +2,20 @@
 
 PostgreSQL cannot store a NUL in text, so a NUL anywhere in a request (path, query, body)
 would surface as a database error; it is refused up front with a 400 instead. Bodies are
-bounded so that a client cannot make a service buffer arbitrary amounts of memory.
+bounded so that a client cannot make a service buffer arbitrary amounts of memory: small
+(``max_body_bytes``) everywhere, larger (``max_upload_bytes``) only on the upload routes a
+service names and only for a request whose token verified (the rate limiter, which runs first,
+says so in the scope). A body over its bound is refused as soon as its ``Content-Length`` or
+the bytes read so far show it, never read whole.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
+
+from ocop_runtime.auth import VERIFIED
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -20,11 +26,25 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class InputGuard:
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int = 32 * 1024
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_header_bytes: int = 32 * 1024,
+        *,
+        max_upload_bytes: int | None = None,
+        upload_paths: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
+        self.upload_paths = frozenset(upload_paths)
+
+    def limit(self, scope: Scope) -> int:
+        verified = bool((scope.get("state") or {}).get(VERIFIED))
+        if verified and scope.get("path") in self.upload_paths:
+            return self.max_upload_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,9 +58,10 @@ class InputGuard:
         if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
             await _refuse(send, 431, f"headers larger than {self.max_header_bytes} bytes")
             return
+        limit = self.limit(scope)
         length = dict(headers).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await _refuse(send, 413, f"the body is larger than {self.max_body_bytes} bytes")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _refuse(send, 413, f"the body is larger than {limit} bytes")
             return
         body = bytearray()
         more = True
@@ -50,8 +71,8 @@ class InputGuard:
                 await self.app(scope, _replay(bytes(body), message, receive), send)
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await _refuse(send, 413, f"the body is larger than {self.max_body_bytes} bytes")
+            if len(body) > limit:
+                await _refuse(send, 413, f"the body is larger than {limit} bytes")
                 return
             more = bool(message.get("more_body"))
         if b"\x00" in body or b"\\u0000" in body:

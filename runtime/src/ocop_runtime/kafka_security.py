@@ -5,8 +5,10 @@
   consumes (``ocop_contracts.topics.SUBSCRIPTIONS``) with consumer groups named
   ``ocop.<service>`` or starting with ``ocop.<service>.``.
 - An agency (another government system) gets a principal ``agency-<name>`` that may read the
-  public event topics and its replies with groups starting with ``agency.<name>.``, and write
-  commands; it can read no command topic and no dead letters.
+  public event topics and the replies with groups starting with ``agency.<name>.``; it writes a
+  service's command topic only when granted explicitly (``ocop agency add NAME --commands
+  registry``), and even then each command carries an access token whose roles decide what it
+  may do; it can read no command topic and no dead letters.
 
 ``python -m ocop_runtime.kafka_security setup`` (run by ``make up`` and ``make test`` after the
 broker starts) creates every catalogue topic and the services' ACLs; ``ocop agency add NAME``
@@ -28,7 +30,7 @@ from enum import IntEnum
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.protocol.admin import CreateAclsRequest_v1
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DeleteAclsRequest_v1
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     CompactArray,
@@ -42,7 +44,7 @@ from aiokafka.protocol.types import (
 )
 
 from ocop_contracts import topics
-from ocop_runtime.kafka import KafkaAuth, admin_client, ensure_topics
+from ocop_runtime.kafka import KafkaAuth, admin_client, enforce_topic_configs, ensure_topics
 
 SCRAM_ITERATIONS = 8192
 
@@ -121,13 +123,21 @@ def agency_principal(name: str) -> str:
     return f"agency-{name}"
 
 
-def agency_bindings(name: str) -> list[Binding]:
+def agency_bindings(name: str, commands: Iterable[str] = ()) -> list[Binding]:
+    """An agency reads; it writes the command topics of the services in ``commands`` only (an
+    explicit grant; each command still carries an access token whose roles decide)."""
     principal = agency_principal(name)
     public = (*topics.EVENT_TOPICS, *(topics.replies(s) for s in topics.COMMAND_SERVICES))
-    commands = [topics.commands(s) for s in topics.COMMAND_SERVICES]
+    unknown = sorted(set(commands) - set(topics.COMMAND_SERVICES))
+    if unknown:
+        raise KafkaSecurityError(
+            f"no command topic for {', '.join(unknown)}; one of "
+            + ", ".join(topics.COMMAND_SERVICES)
+        )
+    writes = [topics.commands(s) for s in sorted(set(commands))]
     return [
         *_topics(principal, public, Operation.READ, Operation.DESCRIBE),
-        *_topics(principal, commands, Operation.WRITE, Operation.DESCRIBE),
+        *_topics(principal, writes, Operation.WRITE, Operation.DESCRIBE),
         *_groups(principal, f"agency.{name}."),
         Binding(
             principal,
@@ -137,6 +147,29 @@ def agency_bindings(name: str) -> list[Binding]:
             Operation.IDEMPOTENT_WRITE,
         ),
     ]
+
+
+def ungranted_command_writes(name: str, commands: Iterable[str] = ()) -> list[Binding]:
+    """The command-topic writes an agency holds no grant for: removed when it is (re)added, so
+    running ``ocop agency add NAME`` without ``--commands`` takes an earlier grant back."""
+    granted = set(commands)
+    return _topics(
+        agency_principal(name),
+        [topics.commands(s) for s in topics.COMMAND_SERVICES if s not in granted],
+        Operation.WRITE,
+    )
+
+
+class _DeleteAcls(Request[DeleteAclsRequest_v1]):
+    """Remove exactly these bindings (one filter each) in one DeleteAcls request."""
+
+    API_KEY = 31
+
+    def __init__(self, bindings: Sequence[Binding]) -> None:
+        self.bindings = bindings
+
+    def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> DeleteAclsRequest_v1:
+        return request_struct_class([b.wire() for b in self.bindings])
 
 
 class _CreateAcls(Request[CreateAclsRequest_v1]):
@@ -231,38 +264,94 @@ async def set_password(admin: AIOKafkaAdminClient, user: str, password: str) -> 
             raise KafkaSecurityError(f"cannot set the password of {name}: {message or code}")
 
 
-async def setup(bootstrap: str, auth: KafkaAuth | None = None, *, partitions: int = 3) -> int:
-    """Create every catalogue topic and the services' ACLs (idempotent); return the count."""
+def prefixed_bindings(principal: str, prefix: str) -> list[Binding]:
+    """Every topic operation under ``prefix``: for a test broker, where each test runs its
+    services on topics of its own (``OCOP_TOPIC_PREFIX``); never on a production cluster."""
+    return [
+        Binding(principal, Resource.TOPIC, prefix, Pattern.PREFIXED, op)
+        for op in (Operation.READ, Operation.WRITE, Operation.DESCRIBE, Operation.CREATE)
+    ]
+
+
+async def setup(
+    bootstrap: str,
+    auth: KafkaAuth | None = None,
+    *,
+    partitions: int = 3,
+    test_topic_prefix: str | None = None,
+) -> int:
+    """Create every catalogue topic and the services' ACLs (idempotent); return the count.
+    ``test_topic_prefix`` also lets every service use any topic under that prefix."""
     await ensure_topics(
         bootstrap, topics.all_topics(), partitions=partitions, replication_factor=1, auth=auth
     )
+    # Topics created before (by a service, or an older setup) get the retention they must have.
+    await enforce_topic_configs(bootstrap, topics.all_topics(), auth)
     bindings = [b for s in topics.SUBSCRIPTIONS for b in service_bindings(s)]
+    if test_topic_prefix:
+        bindings += [
+            b for s in topics.SUBSCRIPTIONS for b in prefixed_bindings(s, test_topic_prefix)
+        ]
     async with admin_client(bootstrap, auth) as admin:
         await create_acls(admin, bindings)
     return len(bindings)
 
 
+async def delete_acls(admin: AIOKafkaAdminClient, bindings: Sequence[Binding]) -> None:
+    if not bindings:
+        return
+    response = await admin._send_request(_DeleteAcls(bindings))
+    failures = [
+        f"{b}: {result[1] or result[0]}"
+        for b, result in zip(bindings, response.filter_responses, strict=True)
+        if result[0]
+    ]
+    if failures:
+        raise KafkaSecurityError("ACLs not removed: " + "; ".join(failures[:5]))
+
+
 async def add_agency(
-    bootstrap: str, name: str, password: str, auth: KafkaAuth | None = None
+    bootstrap: str,
+    name: str,
+    password: str,
+    auth: KafkaAuth | None = None,
+    *,
+    commands: Iterable[str] = (),
 ) -> str:
+    """Create (or reset) an agency's principal: it reads, and writes the command topics of the
+    services in ``commands`` only (any other write it held is removed)."""
     principal = agency_principal(name)
+    commands = tuple(commands)
+    bindings = agency_bindings(name, commands)
     async with admin_client(bootstrap, auth) as admin:
         await set_password(admin, principal, password)
-        await create_acls(admin, agency_bindings(name))
+        await delete_acls(admin, ungranted_command_writes(name, commands))
+        await create_acls(admin, bindings)
     return principal
 
 
 def main(argv: Sequence[str] = tuple(sys.argv[1:])) -> None:
-    """``python -m ocop_runtime.kafka_security setup [BOOTSTRAP]``."""
-    if not argv or argv[0] != "setup":
-        raise SystemExit("usage: python -m ocop_runtime.kafka_security setup [BOOTSTRAP]")
+    """``python -m ocop_runtime.kafka_security setup [BOOTSTRAP] [--test-topics PREFIX]``."""
+    usage = "usage: python -m ocop_runtime.kafka_security setup [BOOTSTRAP] [--test-topics PREFIX]"
+    args = list(argv)
+    if not args or args.pop(0) != "setup":
+        raise SystemExit(usage)
+    test_prefix = None
+    if "--test-topics" in args:
+        at = args.index("--test-topics")
+        if at + 1 >= len(args):
+            raise SystemExit(usage)
+        test_prefix = args[at + 1]
+        del args[at : at + 2]
     bootstrap = (
-        argv[1]
-        if len(argv) > 1
-        else os.environ.get("OCOP_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+        args[0] if args else os.environ.get("OCOP_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )
     count = asyncio.run(
-        setup(bootstrap, partitions=int(os.environ.get("OCOP_TOPIC_PARTITIONS", "3")))
+        setup(
+            bootstrap,
+            partitions=int(os.environ.get("OCOP_TOPIC_PARTITIONS", "3")),
+            test_topic_prefix=test_prefix,
+        )
     )
     print(f"topics and {count} ACL bindings in place on {bootstrap}")
 

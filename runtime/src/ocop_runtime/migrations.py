@@ -5,6 +5,13 @@ applied first under the name ``runtime/NNNN_...``, then the service's. Each file
 transaction with ``search_path`` set to the schema; the whole run holds an advisory lock so two
 replicas starting together do not race; each applied file's sha256 is recorded in
 ``<schema>.schema_migrations`` and a file changed after it was applied stops start-up.
+
+Migrations run as the role that owns the schema (``ocop_<service>_owner``,
+``OCOP_MIGRATION_DATABASE_URL``), never as the role the service runs as: the owner creates and
+owns every table, and then gives the service's role (``runtime_role``) what it needs and no more:
+reading and writing its business tables, but on ``audit_log`` only INSERT and SELECT. The
+service's role owns nothing, so it cannot drop the audit table, disable its trigger, or grant
+itself the privileges it lacks.
 """
 
 from __future__ import annotations
@@ -52,8 +59,61 @@ def runtime_migrations() -> list[Migration]:
     return load_directory(Path(str(resources.files("ocop_runtime") / "sql")), prefix="runtime/")
 
 
-async def migrate(conn: asyncpg.Connection, schema: str, service_dir: Path) -> list[str]:
-    """Apply pending migrations to ``schema``; return the names applied."""
+APPEND_ONLY = ("audit_log",)
+
+
+async def grant_runtime(
+    conn: asyncpg.Connection, schema: str, role: str, *, may_create: bool = False
+) -> None:
+    """Give the service's role ``role`` what it needs in ``schema`` (idempotent, at every
+    start-up, so tables added by new migrations are covered): DML on the business tables,
+    INSERT and SELECT on the append-only ones, reading the migrations applied. ``may_create``
+    (tests only) lets it add tables of its own, which gives it no power over the owner's."""
+    s, r = _ident(schema), _ident(role)
+    tables = [
+        t
+        for t in await conn.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')"
+            " AND pg_get_userbyid(c.relowner) = current_user",
+            schema,
+        )
+    ]
+    statements = [f"GRANT USAGE ON SCHEMA {s} TO {r}"]
+    if may_create:
+        statements.append(f"GRANT CREATE ON SCHEMA {s} TO {r}")
+    for row in tables:
+        table = f"{s}.{_ident(row['relname'])}"
+        if row["relname"] in APPEND_ONLY:
+            statements += [
+                f"REVOKE ALL ON {table} FROM {r}",
+                f"GRANT SELECT, INSERT ON {table} TO {r}",
+            ]
+        elif row["relname"] == "schema_migrations":
+            statements += [f"REVOKE ALL ON {table} FROM {r}", f"GRANT SELECT ON {table} TO {r}"]
+        else:
+            statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {r}")
+    statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}")
+    async with conn.transaction():
+        for statement in statements:
+            await conn.execute(statement)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def migrate(
+    conn: asyncpg.Connection,
+    schema: str,
+    service_dir: Path,
+    *,
+    runtime_role: str | None = None,
+    runtime_may_create: bool = False,
+) -> list[str]:
+    """Apply pending migrations to ``schema``; return the names applied. With
+    ``runtime_role`` (another role than the one connected), grant it its privileges
+    (:func:`grant_runtime`)."""
     wanted = runtime_migrations() + load_directory(service_dir)
     lock = await conn.fetchval("SELECT hashtext($1)::bigint", f"ocop.migrate.{schema}")
     await conn.execute("SELECT pg_advisory_lock($1)", lock)
@@ -94,6 +154,8 @@ async def migrate(conn: asyncpg.Connection, schema: str, service_dir: Path) -> l
                     m.checksum,
                 )
             done.append(m.name)
+        if runtime_role and runtime_role != await conn.fetchval("SELECT current_user"):
+            await grant_runtime(conn, schema, runtime_role, may_create=runtime_may_create)
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", lock)

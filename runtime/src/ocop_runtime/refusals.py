@@ -53,3 +53,10 @@ class Forbidden(Refusal):
 
     status = 403
     kind = "forbidden"
+
+
+class Unauthenticated(Refusal):
+    """The caller proved no identity (a Kafka command without a valid access token) (401)."""
+
+    status = 401
+    kind = "unauthenticated"

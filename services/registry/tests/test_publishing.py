@@ -446,3 +446,22 @@ def test_application_withdrawn_carries_the_reason_and_time_of_withdrawal() -> No
         reason="Sản phẩm đổi bao bì",
         withdrawn_at=withdrawn_at,
     )
+
+
+@pytest.mark.parametrize(
+    ("legal_form", "masked"),
+    [(domain.LegalForm.HOUSEHOLD_BUSINESS, True), (domain.LegalForm.COOPERATIVE, False)],
+)
+def test_a_households_evidence_files_travel_by_hash_not_by_their_storage_url(
+    legal_form: domain.LegalForm, masked: bool
+) -> None:
+    producer = _registered(legal_form).producer
+    submitted = to_contract(_submitted(producer, _product(producer).product), base_url=BASE_URL)
+
+    assert isinstance(submitted, contract.ApplicationSubmitted) and submitted.documents
+    for document in submitted.documents:
+        if masked:
+            assert document.storage_url == f"urn:sha256:{document.sha256}"
+            assert ".pdf" not in document.storage_url and document.name.isidentifier()
+        else:
+            assert document.storage_url.startswith("s3://ocop-dossiers/")

@@ -17,16 +17,32 @@ def agency_add(
     password: str | None = typer.Option(
         None, "--password", envvar="OCOP_AGENCY_PASSWORD", help="Default: a random one."
     ),
+    commands: str = typer.Option(
+        "",
+        "--commands",
+        help="Comma-separated services whose command topic the agency may write (e.g. "
+        "registry); default: none, the agency only reads. Each command still needs an "
+        "access token whose roles allow it.",
+    ),
 ) -> None:
-    """Create (or reset) an agency's Kafka principal: it may read the public topics and its
-    replies with consumer groups agency.NAME.*, and send commands. Prints its settings."""
+    """Create (or reset) an agency's Kafka principal: it may read the public topics and the
+    replies with consumer groups agency.NAME.*; it sends commands only to the services named
+    by --commands (re-adding without it takes a grant back). Prints its settings."""
     from ocop_runtime.kafka_security import KafkaSecurityError, add_agency
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,40}", name):
         raise fail(f"agency name {name!r}: use 2-41 lower-case letters, digits or '-'", 2)
+    granted = [c.strip() for c in commands.split(",") if c.strip()]
+    unknown = sorted(set(granted) - set(topics.COMMAND_SERVICES))
+    if unknown:
+        raise fail(
+            f"--commands {', '.join(unknown)}: no such command topic; one of "
+            + ", ".join(topics.COMMAND_SERVICES),
+            2,
+        )
     secret = password or secrets.token_urlsafe(24)
     try:
-        principal = run(add_agency(bootstrap, name, secret), bootstrap)
+        principal = run(add_agency(bootstrap, name, secret, commands=granted), bootstrap)
     except KafkaSecurityError as exc:
         raise fail(str(exc)) from exc
     typer.echo(
@@ -39,6 +55,7 @@ def agency_add(
                 f"sasl.password={secret}",
                 f"group.id.prefix=agency.{name}.",
                 "topics.read=" + ",".join(topics.EVENT_TOPICS),
+                "topics.write=" + ",".join(topics.commands(s) for s in sorted(set(granted))),
             ]
         )
     )

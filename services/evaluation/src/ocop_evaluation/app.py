@@ -15,21 +15,25 @@ from ocop_evaluation.handlers import build_routes
 from ocop_evaluation.scheduler import expiry_scheduler
 from ocop_evaluation.settings import EvaluationSettings
 from ocop_evaluation.usecases import Evaluation
-from ocop_runtime.app import ServiceSpec, create_service_app
+from ocop_runtime.app import ServiceSpec, create_service_app, token_verifier_for
+from ocop_runtime.auth import TokenVerifier
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def service_spec(
-    evaluation: Evaluation | None = None, scheduler_seconds: float = 60.0
+    evaluation: Evaluation | None = None,
+    scheduler_seconds: float = 60.0,
+    verifier: TokenVerifier | None = None,
 ) -> ServiceSpec:
+    """``verifier`` checks the tokens of the commands' senders (none: every command refused)."""
     ev = evaluation or Evaluation()
     return ServiceSpec(
         name="evaluation",
         title="ocop evaluation",
         description="Councils, score sheets, star classes and certificates of Hanoi's OCOP programme.",
         migrations=MIGRATIONS,
-        routes=build_routes(ev),
+        routes=build_routes(ev, verifier),
         publishes=(
             EvaluationCommandAccepted,
             EvaluationCommandRejected,
@@ -61,8 +65,12 @@ def create_app(settings: EvaluationSettings, **options: Any) -> FastAPI:
         deviation_margin=Decimal(str(settings.deviation_margin)),
         divergence_share=Decimal(str(settings.divergence_share)),
     )
+    verifier = token_verifier_for(settings)
     app = create_service_app(
-        settings, service_spec(evaluation, settings.scheduler_seconds), **options
+        settings,
+        service_spec(evaluation, settings.scheduler_seconds, verifier),
+        token_verifier=verifier,
+        **options,
     )
     app.state.evaluation = evaluation
     return app

@@ -12,18 +12,20 @@ from ocop_contracts.events import registry as published
 from ocop_registry import api, imports, usecases
 from ocop_registry.handlers import build_routes
 from ocop_registry.settings import RegistrySettings
-from ocop_runtime.app import ServiceSpec, create_service_app
+from ocop_runtime.app import ServiceSpec, create_service_app, token_verifier_for
+from ocop_runtime.auth import TokenVerifier
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def service_spec(registry: usecases.Registry) -> ServiceSpec:
+def service_spec(registry: usecases.Registry, verifier: TokenVerifier | None = None) -> ServiceSpec:
+    """``verifier`` checks the tokens of the commands' senders (none: every command refused)."""
     return ServiceSpec(
         name="registry",
         title="ocop registry",
         description="Producers (chủ thể OCOP), products and applications of Hanoi's OCOP programme.",
         migrations=MIGRATIONS,
-        routes=build_routes(registry),
+        routes=build_routes(registry, verifier),
         publishes=(
             published.ProducerRegistered,
             published.ProducerUpdated,
@@ -45,12 +47,16 @@ def service_spec(registry: usecases.Registry) -> ServiceSpec:
             imports.router,
         ),
         on_migrated=(usecases.load_admin_units,),
+        upload_paths=(imports.IMPORT_PATH,),
     )
 
 
 def create_app(settings: RegistrySettings, **options: Any) -> FastAPI:
     """``options`` go to :func:`create_service_app` (tests pass a relay factory)."""
     registry = usecases.Registry(public_base_url=settings.public_base_url)
-    app = create_service_app(settings, service_spec(registry), **options)
+    verifier = token_verifier_for(settings)
+    app = create_service_app(
+        settings, service_spec(registry, verifier), token_verifier=verifier, **options
+    )
     app.state.registry = registry
     return app

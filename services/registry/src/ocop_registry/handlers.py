@@ -1,5 +1,6 @@
 """Registry's routing table: evaluation's facts about applications and certificates, and the
-commands other agencies' systems send."""
+commands other agencies' systems send (each with its sender's access token: the roles below
+decide, and the sender's unit scope applies as on HTTP)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,19 @@ from ocop_registry.domain import applications as apps
 from ocop_registry.domain import products
 from ocop_registry.domain.certificates import Certificate
 from ocop_registry.domain.dossier import ApplicationKind, DocumentType, EvidenceFile
-from ocop_registry.usecases import SERVICE, Registry
+from ocop_registry.usecases import SERVICE, Registry, scope_of
 from ocop_runtime import commands
+from ocop_runtime.auth import Principal, Role, TokenVerifier
 from ocop_runtime.consumer import Delivery, EventRoutes
+
+_LOCAL = frozenset({Role.CITY_OFFICE, Role.COMMUNE_OFFICER})
+_OWNERS = _LOCAL | {Role.PRODUCER}
+# Who may send each command: the roles of the HTTP route doing the same (docs/SECURITY.md).
+COMMAND_ROLES: commands.CommandRoles = {
+    cmd.RegisterProducer: _LOCAL,  # POST /producers
+    cmd.RegisterProduct: _OWNERS,  # POST /products
+    cmd.SubmitApplication: _OWNERS,  # POST /applications, then .../submission
+}
 
 
 def _certificate(
@@ -47,14 +58,15 @@ def _document_type(index: int, value: str) -> DocumentType:
         ) from None
 
 
-_answer = commands.Answerer(
-    service=SERVICE,
-    accepted=cmd.RegistryCommandAccepted,
-    rejected=cmd.RegistryCommandRejected,
-)
-
-
-def build_routes(registry: Registry) -> EventRoutes:
+def build_routes(registry: Registry, verifier: TokenVerifier | None = None) -> EventRoutes:
+    """``verifier`` checks the senders' tokens; without one every command is refused."""
+    _answer = commands.Answerer(
+        service=SERVICE,
+        accepted=cmd.RegistryCommandAccepted,
+        rejected=cmd.RegistryCommandRejected,
+        roles=COMMAND_ROLES,
+        verifier=verifier,
+    )
     routes = EventRoutes()
 
     @routes.on(ev.ApplicationAccepted)
@@ -124,7 +136,7 @@ def build_routes(registry: Registry) -> EventRoutes:
     async def on_register_producer(
         conn: asyncpg.Connection, command: cmd.RegisterProducer, delivery: Delivery
     ) -> None:
-        async def run() -> bool:
+        async def run(who: Principal) -> bool:
             _, created = await registry.register_producer(
                 conn,
                 domain.RegisterProducer(
@@ -141,6 +153,7 @@ def build_routes(registry: Registry) -> EventRoutes:
                     ),
                 ),
                 command.producer_id,
+                scope_of(who),
             )
             return created
 
@@ -150,7 +163,7 @@ def build_routes(registry: Registry) -> EventRoutes:
     async def on_register_product(
         conn: asyncpg.Connection, command: cmd.RegisterProduct, delivery: Delivery
     ) -> None:
-        async def run() -> bool:
+        async def run(who: Principal) -> bool:
             _, created = await registry.register_product(
                 conn,
                 products.RegisterProduct(
@@ -161,6 +174,7 @@ def build_routes(registry: Registry) -> EventRoutes:
                     registered_on=command.registered_on,
                 ),
                 command.product_id,
+                scope_of(who),
             )
             return created
 
@@ -170,7 +184,7 @@ def build_routes(registry: Registry) -> EventRoutes:
     async def on_submit_application(
         conn: asyncpg.Connection, command: cmd.SubmitApplication, delivery: Delivery
     ) -> None:
-        async def run() -> bool:
+        async def run(who: Principal) -> bool:
             documents = tuple(
                 EvidenceFile(
                     document_type=_document_type(i, d.document_type),
@@ -192,6 +206,7 @@ def build_routes(registry: Registry) -> EventRoutes:
                     documents=documents,
                 ),
                 command.application_id,
+                scope_of(who),
             )
             return created
 

@@ -232,11 +232,28 @@ async def import_products(
     unnumbered = {r.producer.name for r in checked.rows if not r.producer.registration_number}
     for p in await store.unnumbered_producers(conn, sorted(unnumbered)):
         existing_producers[_producer_key(_as_command(p))] = p
+    # Existing producers match only within the caller's units: one elsewhere is never named
+    # nor reused, its row is refused as a clash with "another producer".
+    visible = await store.producers_in_scope(
+        conn, [p.id for p in existing_producers.values()], scope
+    )
+    elsewhere = {k for k, p in existing_producers.items() if p.id not in visible}
     new_producers: dict[tuple[domain.LegalForm, str], domain.Producer] = {}
     producer_events: list[DomainEvent] = []
     resolved: list[tuple[_Row, domain.Producer]] = []
     for row in checked.rows:
         key = _producer_key(row.producer)
+        if key in elsewhere:
+            errors.append(
+                RowError(
+                    row=row.number,
+                    field="registration_number",
+                    reason=f"{row.producer.registration_number or row.producer.name} is already "
+                    "registered to another producer",
+                )
+            )
+            results.append(RowResult(row=row.number, status="rejected"))
+            continue
         producer = existing_producers.get(key) or new_producers.get(key)
         if producer is None:
             producer, events = domain.register_producer(
@@ -388,7 +405,8 @@ async def _reserve_sequences(
 
 router = APIRouter(prefix="/imports", tags=["bulk import"])
 
-
+# The one route taking a large body (ServiceSpec.upload_paths); every other is capped small.
+IMPORT_PATH = "/imports/products"
 MAX_BYTES = 20 * 1024 * 1024
 
 

@@ -15,6 +15,12 @@ from ocop_registry.domain.products import Product
 DomainEvent = producers.DomainEvent | products.DomainEvent | applications.DomainEvent
 
 
+def masked_url(sha256: str) -> str:
+    """Where a household's evidence file is, without its name: the document store finds a
+    file by its content hash."""
+    return f"urn:sha256:{sha256}"
+
+
 def public_name(producer: Producer) -> str | None:
     return None if producer.is_household else producer.name
 
@@ -117,12 +123,15 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
                 documents=[
                     contract.EvidenceFile(
                         document_type=d.document_type.value,
-                        # A household's file names may carry a person's name.
+                        # A household's file names, and the storage URLs that hold them, may
+                        # carry a person's name: the file travels by its hash instead.
                         name=d.document_type.value if producer.is_household else d.name,
                         media_type=d.media_type,
                         size_bytes=d.size_bytes,
                         sha256=d.sha256,
-                        storage_url=d.storage_url,
+                        storage_url=masked_url(d.sha256)
+                        if producer.is_household
+                        else d.storage_url,
                     )
                     for d in a.documents
                 ],

@@ -16,11 +16,30 @@ from ocop_registry.domain import applications as apps
 from ocop_registry.domain import certificates as certs
 from ocop_registry.domain import classification, products
 from ocop_registry.publishing import DomainEvent, to_contract
+from ocop_registry.store.erasure import erase_records_of
+from ocop_runtime.auth import Principal, Role
 from ocop_runtime.db import transaction
 from ocop_runtime.outbox import stage_event
 from ocop_runtime.refusals import Conflict, Forbidden, NotFound
 
 SERVICE = "registry"
+
+
+NO_ONE = UUID(int=0)
+
+
+def scope_of(who: Principal) -> store.Scope:
+    """What a caller may see and change: everything for the city office and agencies (their
+    routes are read-only), their units for a commune officer, their own records for a producer.
+    ``who`` holds only the roles of the route or command it acts through
+    (:func:`ocop_runtime.auth.acting`), so a second role never widens the first one's scope."""
+    if who.has(Role.CITY_OFFICE, Role.AGENCY):
+        return store.EVERYTHING
+    if who.has(Role.COMMUNE_OFFICER):
+        return store.Scope(units=who.units)
+    if who.has(Role.PRODUCER):
+        return store.Scope(producer_id=who.producer_id or NO_ONE)
+    return store.Scope(units=frozenset())
 
 
 def check_unit(scope: store.Scope | None, unit: domain.UnitVersion) -> None:
@@ -42,6 +61,11 @@ async def load_admin_units(pool: asyncpg.Pool) -> None:
     units_, successions = units.load_dataset()
     async with transaction(pool, "load_admin_units") as conn:
         await store.load_admin_units(conn, units_, successions)
+
+
+def _taken(field: str) -> Conflict:
+    # The id is held by a record the caller may not see: say no more than that it is taken.
+    return Conflict(field, "this id is already in use; choose another")
 
 
 async def valid_commune(conn: store.Conn, code: str, day: date) -> domain.UnitVersion:
@@ -70,10 +94,12 @@ class Registry:
         producer_id: UUID | None = None,
         scope: store.Scope | None = None,
     ) -> tuple[domain.Producer, bool]:
-        """The producer and whether it was created (False: an identical repeat)."""
+        """The producer and whether it was created (False: an identical repeat). Ids and
+        registration numbers are looked up within ``scope``: a producer outside it is never
+        returned or named, the answer is the one for an unknown id as far as one can be."""
         now = self.clock()
         if producer_id is not None:
-            existing = await store.get_producer(conn, producer_id)
+            existing = await store.get_producer(conn, producer_id, scope=scope)
             if existing is not None:
                 if domain.producers.same_registration(existing, cmd):
                     return existing, False
@@ -90,12 +116,19 @@ class Registry:
                 conn, producer.legal_form, producer.registration_number
             )
             if same is not None:
+                if not await store.producers_in_scope(conn, [same.id], scope):
+                    raise Conflict(
+                        "registration_number",
+                        f"{producer.registration_number} is already registered to another producer",
+                    )
                 if producer_id is None and domain.producers.same_registration(same, cmd):
                     return same, False
                 raise Conflict(
                     "registration_number",
                     f"{producer.registration_number} is already registered to producer {same.id}",
                 )
+        if producer_id is not None and await store.get_producer(conn, producer_id) is not None:
+            raise _taken("producer_id")
         await store.insert_producer(conn, producer)
         await self.publish(conn, list(events))
         return producer, True
@@ -152,6 +185,7 @@ class Registry:
         current = await self._producer_for_update(conn, producer_id, scope)
         erased = domain.producers.erase_personal_data(current, now=self.clock())
         await store.save_producer(conn, erased, contacts=True)
+        await erase_records_of(conn, producer_id, household=current.is_household)
         return erased
 
     # ------------------------------------------------------------ products
@@ -165,7 +199,7 @@ class Registry:
     ) -> tuple[products.Product, bool]:
         now = self.clock()
         if product_id is not None:
-            existing = await store.get_product(conn, product_id)
+            existing = await store.get_product(conn, product_id, scope=scope)
             if existing is not None:
                 if products.same_registration(existing, cmd):
                     return existing, False
@@ -191,6 +225,8 @@ class Registry:
                 f"{producer.name if not producer.is_household else 'this producer'} "
                 f"already has a product named {twin.name!r} ({twin.public_code})",
             )
+        if product_id is not None and await store.get_product(conn, product_id) is not None:
+            raise _taken("product_id")
         sequence = await store.next_code_sequence(conn, unit.code, day.year)
         product, events = products.register_product(
             cmd,
@@ -276,6 +312,11 @@ class Registry:
                 "product_id",
                 f"product {product.public_code} already has application {open_id} in progress",
             )
+        if (
+            application_id is not None
+            and await store.get_application(conn, application_id) is not None
+        ):
+            raise _taken("application_id")
         app = apps.draft_application(
             cmd, application_id=application_id or uuid4(), product=product, now=self.clock()
         )
@@ -327,18 +368,22 @@ class Registry:
         return submitted
 
     async def file_application(
-        self, conn: asyncpg.Connection, cmd: apps.DraftApplication, application_id: UUID
+        self,
+        conn: asyncpg.Connection,
+        cmd: apps.DraftApplication,
+        application_id: UUID,
+        scope: store.Scope | None = None,
     ) -> tuple[apps.Application, bool]:
         """Draft and submit in one step (the Kafka command); a repeat has no second effect."""
-        existing = await store.get_application(conn, application_id)
+        existing = await store.get_application(conn, application_id, scope=scope)
         if existing is not None:
             if existing.product_id != cmd.product_id:
                 raise Conflict("application_id", f"{application_id} belongs to another product")
             if existing.status is not apps.ApplicationStatus.DRAFT:
                 return existing, False
         else:
-            await self.draft_application(conn, cmd, application_id)
-        return await self.submit_application(conn, application_id), True
+            await self.draft_application(conn, cmd, application_id, scope)
+        return await self.submit_application(conn, application_id, scope), True
 
     async def withdraw_application(
         self,

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import contextlib
 from typing import Annotated
-from uuid import UUID
 
 import asyncpg
 from fastapi import Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocop_registry import store
 from ocop_registry.usecases import Registry
+from ocop_registry.usecases import scope_of as scope_of
 from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
 from ocop_runtime.auth import EVERY_ROLE, Principal, Role, require
@@ -42,21 +41,6 @@ def use_case(
 ) -> contextlib.AbstractAsyncContextManager[tuple[asyncpg.Connection, audit.Outcome]]:
     """One audited transaction; refusals become 4xx with field and reason."""
     return audit.audited(ctx.pool, name, who, aggregate_id)
-
-
-NO_ONE = UUID(int=0)
-
-
-def scope_of(who: Principal) -> store.Scope:
-    """What a caller may see: everything for the city office and agencies (their routes are
-    read-only), their units for a commune officer, their own records for a producer."""
-    if who.has(Role.CITY_OFFICE, Role.AGENCY):
-        return store.EVERYTHING
-    if who.has(Role.COMMUNE_OFFICER):
-        return store.Scope(units=who.units)
-    if who.has(Role.PRODUCER):
-        return store.Scope(producer_id=who.producer_id or NO_ONE)
-    return store.Scope(units=frozenset())
 
 
 Office = Annotated[Principal, Depends(require(Role.CITY_OFFICE))]

@@ -294,12 +294,15 @@ def deregister_producer(
 
 
 ERASED_NAME = "[personal data erased]"
+ERASED_TEXT = "[erased]"
 
 
 def erase_personal_data(producer: Producer, *, now: datetime) -> Producer:
     """Remove the personal data of the people behind a producer: contacts always; for a
     household business also its name (a person's), registration number and address. Events
     never carried these fields, so the history on Kafka stays as it was."""
+    # A free-text reason may name a person; it goes too.
+    reason = None if producer.deregistration_reason is None else ERASED_TEXT
     if producer.is_household:
         return replace(
             producer,
@@ -307,7 +310,14 @@ def erase_personal_data(producer: Producer, *, now: datetime) -> Producer:
             registration_number=None,
             address=None,
             contacts=(),
+            deregistration_reason=reason,
             personal_data_erased_at=now,
             updated_at=now,
         )
-    return replace(producer, contacts=(), personal_data_erased_at=now, updated_at=now)
+    return replace(
+        producer,
+        contacts=(),
+        deregistration_reason=reason,
+        personal_data_erased_at=now,
+        updated_at=now,
+    )

@@ -36,6 +36,7 @@ from ocop_registry.store.producers import (
     list_producers,
     producer_by_registration,
     producers_by_registration,
+    producers_in_scope,
     save_producer,
     unnumbered_producers,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "open_application_of",
     "producer_by_registration",
     "producers_by_registration",
+    "producers_in_scope",
     "product_by_code",
     "product_of",
     "products_by_key",

@@ -133,6 +133,16 @@ async def get_producer(
     return _producer(row, contacts)
 
 
+async def producers_in_scope(conn: Conn, ids: Sequence[UUID], scope: Scope | None) -> set[UUID]:
+    """Those of ``ids`` the caller with ``scope`` may see."""
+    if scope is None or scope.everything:
+        return set(ids)
+    q = Query()
+    q.add("p.id = ANY({}::uuid[])", list(ids))
+    scope_clause(q, scope, "p", "p.id")
+    return {r["id"] for r in await conn.fetch(f"SELECT p.id FROM producers p{q.sql}", *q.args)}
+
+
 async def producer_by_registration(
     conn: Conn, legal_form: LegalForm, number: str
 ) -> Producer | None:
