@@ -32,12 +32,14 @@ cleanup >/dev/null 2>&1
 rm -rf "$OCOP_STATE_DIR"
 mkdir -p "$OCOP_STATE_DIR"
 "$ROOT/deploy/kafka.sh" start
-"$VENV/python" -m ocop_runtime.kafka_security setup "127.0.0.1:$OCOP_KAFKA_PORT"
+# Each test runs its services on topics of its own, under test.<id>. (OCOP_TOPIC_PREFIX).
+"$VENV/python" -m ocop_runtime.kafka_security setup "127.0.0.1:$OCOP_KAFKA_PORT" --test-topics test.
 "$ROOT/deploy/postgres.sh" start
 
 export OCOP_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$OCOP_KAFKA_PORT
 export OCOP_TEST_DATABASE_URL=postgresql://postgres:$OCOP_PG_SUPERUSER_PASSWORD@127.0.0.1:$OCOP_PG_PORT/ocop
 export OCOP_TEST_KAFKA_CTL=$ROOT/deploy/kafka.sh
+export OCOP_TEST_PG_CTL=$ROOT/deploy/postgres.sh
 
 say "pytest"
 set +e

@@ -24,7 +24,7 @@ from ocop_runtime.app import create_service_app
 from ocop_runtime.consumer import Delivery, EventRoutes
 from ocop_runtime.kafka import client_options, read_all
 from ocop_runtime.outbox import OutboxRelay
-from ocop_runtime.testing import wait_until
+from ocop_runtime.testing import own_topics, wait_until
 
 Settings = Callable[..., Any]
 
@@ -49,7 +49,10 @@ def tax_code() -> str:
 
 
 async def records_on(bootstrap: str, topic: str, predicate: Callable[[Any], bool]) -> list[Any]:
-    return [r for _, r in await read_all(bootstrap, topic) if predicate(r)]
+    """The records of the running test's ``topic`` (a catalogue name) that ``predicate`` keeps,
+    read to the topic's end offsets."""
+    physical = own_topics().physical(topic)
+    return [r for _, r in await read_all(bootstrap, physical) if predicate(r)]
 
 
 def header(record: Any, name: str) -> str | None:
@@ -78,7 +81,9 @@ async def send_raw(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
     await producer.start()
     try:
-        await producer.send_and_wait(topic, key=key, value=value, headers=list(headers))
+        await producer.send_and_wait(
+            own_topics().physical(topic), key=key, value=value, headers=list(headers)
+        )
     finally:
         await producer.stop()
 
@@ -137,7 +142,7 @@ async def send_events(bootstrap: str, events: Sequence[Event]) -> list[str]:
         ids = [str(uuid4()) for _ in events]
         futures = [
             await producer.send(
-                e.TOPIC,
+                own_topics().physical(e.TOPIC),
                 key=e.key().encode(),
                 value=e.to_json(),
                 headers=envelope_headers(e, ce_id=i),

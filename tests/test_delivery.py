@@ -6,7 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 from ocop_contracts import topics
-from ocop_runtime.testing import producer_registered, running, wait_until
+from ocop_runtime.testing import own_topics, producer_registered, running, wait_until
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,
@@ -91,7 +91,7 @@ async def test_malformed_event_and_unknown_type_are_dead_lettered_and_the_next_e
     assert "invalid vn.hanoi.ocop.registry.ProducerRegistered.v1" in (
         header(malformed, "ocop_dlq_reason") or ""
     )
-    assert header(malformed, "ocop_dlq_topic") == topics.REGISTRY_PRODUCERS
+    assert header(malformed, "ocop_dlq_topic") == own_topics().physical(topics.REGISTRY_PRODUCERS)
     assert header(malformed, "ocop_dlq_consumer") == "evaluation"
     assert header(malformed, "ocop_dlq_offset") is not None
     assert malformed.value == b'{"producer_id": "not-a-uuid"'

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from ocop_contracts import topics
-from ocop_runtime.testing import producer_registered, running, wait_until
+from ocop_runtime.testing import own_topics, producer_registered, running, wait_until
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,
@@ -88,7 +88,7 @@ async def test_hostile_records_are_each_dead_lettered_with_a_reason_and_the_next
             ce_id,
             header(letter, "ocop_dlq_reason"),
         )
-        assert header(letter, "ocop_dlq_topic") == topics.REGISTRY_PRODUCERS
+        assert header(letter, "ocop_dlq_topic") == own_topics().physical(topics.REGISTRY_PRODUCERS)
         assert letter.value == value  # kept as it came, for a replay
     # The raw header values travel to the dead letter unchanged.
     assert ("ce_subject", b"\xff\xfe\x00") in by_id[ids[0]].headers

@@ -14,7 +14,7 @@ import asyncpg
 from ocop_contracts import topics
 from ocop_runtime.kafka import admin_client
 from ocop_runtime.outbox import OutboxRelay
-from ocop_runtime.testing import kafka_ctl, producer_registered, running, wait_until
+from ocop_runtime.testing import kafka_ctl, own_topics, producer_registered, running, wait_until
 from tests.flow import (
     CountingHandler,
     counting_evaluation_app,
@@ -182,7 +182,7 @@ async def test_consumer_restarted_mid_stream_resumes_from_committed_offsets(
     by_partition = {
         tp.partition: meta.offset
         for tp, meta in committed.items()
-        if tp.topic == topics.REGISTRY_PRODUCERS
+        if tp.topic == own_topics().physical(topics.REGISTRY_PRODUCERS)
     }
     for partition, offset in await effect_positions(database_url, schema, "first"):
         assert by_partition[partition] > offset

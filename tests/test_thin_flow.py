@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocop_contracts import topics
-from ocop_runtime.testing import running
+from ocop_runtime.testing import own_topics, running
 from tests.flow import (
     evaluation_app,
     header,
@@ -89,7 +89,7 @@ async def test_registered_producer_reaches_evaluation_with_cloudevents_headers_a
     assert "HTTP POST /producers" in names
     assert "db register_producer" in names
     assert f"publish {topics.REGISTRY_PRODUCERS}" in names
-    assert f"consume {topics.REGISTRY_PRODUCERS}" in names
+    assert f"consume {own_topics().physical(topics.REGISTRY_PRODUCERS)}" in names  # on the wire
 
 
 async def test_household_name_never_leaves_registry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -9,7 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from typer.testing import CliRunner
@@ -20,6 +23,7 @@ from ocop_runtime.app import ServiceSpec, create_service_app
 from ocop_runtime.cli import app, list_dead_letters, replay, service_status, service_urls
 from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
 from ocop_runtime.kafka import client_options, ensure_topics, read_all
+from ocop_runtime.migrations import migrate
 from ocop_runtime.services import discover
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import serving, wait_until
@@ -244,3 +248,44 @@ async def test_status_reports_a_running_service_ready_with_its_group_lag(
     assert (status.outbox_backlog, status.dead_letters) == (0, 0)
     assert status.lag is not None
     assert status.lag[topics.TRADE_LISTINGS] >= end
+
+
+async def test_outbox_parked_lists_parked_rows_with_their_reason_and_retry_releases_them(
+    database_url: str, unique: str, tmp_path: Path
+) -> None:
+    schema = f"cli_outbox_{unique}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn, schema, tmp_path)
+        for n, (key, parked) in enumerate([("a", True), ("a", True), ("b", False)]):
+            await conn.execute(
+                f"INSERT INTO {schema}.outbox (event_id, topic, key, ce_type, ce_source, ce_time,"
+                " payload, parked_at, parked_reason) VALUES ($1, 'ocop.trade.listings.v1', $2,"
+                " 't', '/ocop/trade', now(), '{}', $3, $4)",
+                uuid4(),
+                key,
+                datetime.now(UTC) if parked else None,
+                f"too large ({n})" if parked else None,
+            )
+    finally:
+        await conn.close()
+    args = ["outbox", "parked", "trade", "--database-url", database_url, "--schema", schema]
+
+    listed = await asyncio.to_thread(runner.invoke, app, [*args, "--json"])
+    assert listed.exit_code == 0, listed.output
+    report = json.loads(listed.output)
+    assert [r["reason"] for r in report["parked"]] == ["too large (0)", "too large (1)"]
+    assert report["released"] == 0
+
+    first = report["parked"][0]["id"]
+    released = await asyncio.to_thread(runner.invoke, app, [*args, "--retry", str(first), "--json"])
+    assert released.exit_code == 0, released.output
+    after = json.loads(released.output)
+    assert after["released"] == 2  # the key's later row is released with it, to keep order
+    assert after["parked"] == []
+
+
+def test_outbox_parked_refuses_an_unknown_service() -> None:
+    result = runner.invoke(app, ["outbox", "parked", "nowhere"])
+    assert result.exit_code == 2
+    assert "unknown service 'nowhere'" in result.output

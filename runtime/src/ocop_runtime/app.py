@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -32,9 +33,9 @@ from ocop_runtime.consumer import EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
 from ocop_runtime.devidp import ensure_key, idp_dir, jwks_url
 from ocop_runtime.guard import InputGuard
-from ocop_runtime.kafka import ensure_topics
+from ocop_runtime.kafka import TopicNames, ensure_topics
 from ocop_runtime.migrations import migrate
-from ocop_runtime.outbox import OutboxRelay, kafka_producer
+from ocop_runtime.outbox import Housekeeper, OutboxRelay, kafka_producer, outbox_stats
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.telemetry import Metrics, configure_tracing, instrument_http
 
@@ -59,6 +60,8 @@ class ServiceSpec:
     on_migrated: Sequence[Callable[[asyncpg.Pool], Awaitable[None]]] = ()
     # Long-running tasks (schedulers) started once the service is ready, cancelled at shutdown.
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
+    # Routes that take large bodies (uploads) from callers whose token verified.
+    upload_paths: Sequence[str] = ()
 
 
 @dataclass
@@ -102,10 +105,11 @@ def build_broker(
     )
     broker.include_router(consumer.router(settings.consumer_group, description=spec.description))
     # Declared for the AsyncAPI document only: the outbox relay is the one that publishes.
+    names = TopicNames(settings.topic_prefix)
     for event_type in spec.publishes:
         broker.publisher(
-            event_type.TOPIC,
-            title=f"{event_type.TOPIC}:{event_type.EVENT_NAME}",
+            names.physical(event_type.TOPIC),
+            title=f"{names.physical(event_type.TOPIC)}:{event_type.EVENT_NAME}",
             description=(event_type.__doc__ or "").strip() + f" (ce_type {event_type.CE_TYPE})",
             schema=event_type,
         )
@@ -129,7 +133,10 @@ def create_service_app(
     spec: ServiceSpec,
     *,
     relay_factory: Callable[..., OutboxRelay] = OutboxRelay,
+    token_verifier: TokenVerifier | None = None,
 ) -> FastAPI:
+    """``token_verifier``: the one HTTP requests and the service's Kafka commands share
+    (default: one for the configured issuer)."""
     metrics = Metrics(spec.name)
 
     @contextlib.asynccontextmanager
@@ -146,17 +153,22 @@ def create_service_app(
         stack = contextlib.AsyncExitStack()
         stack.push_async_callback(pool.close)
         try:
-            async with pool.acquire() as conn:
-                applied = await migrate(conn, settings.db_schema, spec.migrations)
+            applied = await _migrate(pool, settings, spec)
             if applied:
                 log.info("%s: applied migrations %s", spec.name, ", ".join(applied))
             for hook in spec.on_migrated:
                 await hook(pool)
             # A service creates only the topics it writes (its ACLs allow no more); the rest
             # are created by `python -m ocop_runtime.kafka_security setup` or their owners.
+            # Under a prefix of its own (a test, a shared cluster) nobody else will create the
+            # ones it reads, so it creates those too.
+            names = TopicNames(settings.topic_prefix)
+            wanted = list(topics.written_by(spec.name))
+            if settings.topic_prefix:
+                wanted += [t for t in spec.routes.topics if t not in wanted]
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
-                topics.written_by(spec.name),
+                [names.physical(t) for t in wanted],
                 partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication_factor,
                 auth=settings.kafka_auth(),
@@ -168,17 +180,37 @@ def create_service_app(
             )
             await producer.start()
             stack.push_async_callback(producer.stop)
+            # The relay owns a producer of its own: it replaces it after a failed send, which
+            # it could not do to the one the consumer shares for dead letters.
             relay = relay_factory(
                 pool,
-                producer,
+                functools.partial(
+                    kafka_producer,
+                    settings.kafka_bootstrap_servers,
+                    settings.kafka_auth(),
+                    client_id=f"ocop-{spec.name}-relay",
+                ),
                 schema=settings.db_schema,
                 metrics=metrics,
                 batch_size=settings.relay_batch_size,
                 poll_seconds=settings.relay_poll_seconds,
                 retry_seconds=settings.relay_retry_seconds,
+                send_timeout_seconds=settings.relay_send_timeout_seconds,
+                unhealthy_after_seconds=settings.relay_unhealthy_after_seconds,
+                test_pause_after_send_seconds=settings.relay_test_pause_after_send_seconds,
+                names=names,
             )
             await relay.start()
             stack.push_async_callback(relay.stop)
+            housekeeper = Housekeeper(
+                pool,
+                metrics=metrics,
+                outbox_retention_hours=settings.outbox_retention_hours,
+                inbox_retention_hours=settings.inbox_retention_hours,
+                interval_seconds=settings.housekeeping_interval_seconds,
+            )
+            await housekeeper.start()
+            stack.push_async_callback(housekeeper.stop)
             consumer = EventConsumer(
                 spec.routes,
                 consumer=spec.name,
@@ -189,6 +221,8 @@ def create_service_app(
                 max_attempts=settings.handler_max_attempts,
                 backoff_seconds=settings.handler_backoff_seconds,
                 backoff_max_seconds=settings.handler_backoff_max_seconds,
+                pause_after_commit_seconds=settings.consumer_test_pause_after_commit_seconds,
+                names=names,
             )
             broker = build_broker(settings, spec, consumer)
             await broker.start()
@@ -209,13 +243,19 @@ def create_service_app(
     app = FastAPI(
         title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan
     )
-    app.state.token_verifier = TokenVerifier(
-        settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url
+    app.state.token_verifier = token_verifier or token_verifier_for(settings)
+    app.add_middleware(
+        InputGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=spec.upload_paths,
     )
-    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimitMiddleware,
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        per_subject=RateLimiter(
+            settings.rate_limit_subject_per_minute, settings.rate_limit_subject_burst
+        ),
     )
     instrument_http(app, spec.name, metrics)
     app.include_router(_shared_router(spec, metrics))
@@ -225,6 +265,30 @@ def create_service_app(
     return app
 
 
+def token_verifier_for(settings: ServiceSettings) -> TokenVerifier:
+    return TokenVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url)
+
+
+async def _migrate(pool: asyncpg.Pool, settings: ServiceSettings, spec: ServiceSpec) -> list[str]:
+    """Migrate as the schema's owner (``OCOP_MIGRATION_DATABASE_URL``), granting the service's
+    own role what it needs; with one DSN for both, the service's role migrates its own schema."""
+    async with pool.acquire() as conn:
+        if settings.migration_dsn == settings.dsn:
+            return await migrate(conn, settings.db_schema, spec.migrations)
+        runtime_role = await conn.fetchval("SELECT current_user")
+    owner = await asyncpg.connect(settings.migration_dsn)
+    try:
+        return await migrate(
+            owner,
+            settings.db_schema,
+            spec.migrations,
+            runtime_role=runtime_role,
+            runtime_may_create=settings.env == "test",
+        )
+    finally:
+        await owner.close()
+
+
 def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -232,12 +296,17 @@ def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @router.get("/readyz", summary="PostgreSQL and Kafka are reachable")
+    @router.get(
+        "/readyz", summary="PostgreSQL and Kafka are reachable and the outbox relay is not failing"
+    )
     async def readyz(request: Request) -> JSONResponse:
         ctx: ServiceContext | None = getattr(request.app.state, "ctx", None)
         if ctx is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         checks = {"postgres": await _check_postgres(ctx), "kafka": await _check_kafka(ctx)}
+        relay_problem = ctx.relay.health_problem()
+        if relay_problem:
+            checks["relay"] = relay_problem
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},
@@ -248,21 +317,26 @@ def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/status", summary="Outbox backlog and dead letters of this service")
+    @router.get(
+        "/status",
+        summary="Outbox backlog, parked rows, relay role and dead letters of this service",
+    )
     async def status(request: Request) -> dict[str, Any]:
         ctx: ServiceContext = request.app.state.ctx
-        row = await ctx.pool.fetchrow(
-            "SELECT count(*) AS backlog,"
-            " extract(epoch FROM clock_timestamp() - min(created_at)) AS oldest"
-            " FROM outbox WHERE published_at IS NULL"
-        )
+        outbox = await outbox_stats(ctx.pool)
         dead = await ctx.pool.fetchval("SELECT count(*) FROM dead_letters")
         return {
             "service": spec.name,
             "consumer_group": ctx.settings.consumer_group,
-            "subscribed_topics": ctx.consumer.routes.topics,
-            "outbox_backlog": row["backlog"],
-            "outbox_oldest_seconds": float(row["oldest"] or 0),
+            "subscribed_topics": [
+                TopicNames(ctx.settings.topic_prefix).physical(t)
+                for t in ctx.consumer.routes.topics
+            ],
+            "outbox_backlog": outbox.backlog,
+            "outbox_backlog_exact": outbox.backlog_exact,
+            "outbox_oldest_seconds": outbox.oldest_seconds,
+            "outbox_parked": outbox.parked,
+            "relay": ctx.relay.role,
             "dead_letters": dead,
         }
 
@@ -298,9 +372,30 @@ async def _check_kafka(ctx: ServiceContext) -> str:
 
 def run_service(settings_type: type[S], create_app: Callable[[S], FastAPI]) -> None:
     """Entry point of ``python -m ocop_<service>``: settings from the environment, then uvicorn."""
+    import os
+
     import uvicorn
 
+    if not os.environ.get("OCOP_ENV"):
+        # No silent default: a deployment that forgot it would run with every production
+        # check off. The local stack (make up) and docker-compose.yml set it.
+        raise SystemExit(
+            "OCOP_ENV is not set: set it to production (or dev for a local stack, test for tests)"
+        )
     settings = settings_type()
     app = create_app(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
+    uvicorn.run(app, **uvicorn_options(settings), log_level="info")
+
+
+def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How uvicorn serves the service. It would believe X-Forwarded-For from 127.0.0.1 by
+    default; here only from the proxies in ``OCOP_TRUSTED_PROXIES`` (none by default), so a
+    client cannot pick the address its rate limit and audit rows are kept under."""
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }

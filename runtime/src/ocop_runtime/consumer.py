@@ -43,6 +43,7 @@ from pydantic import ValidationError
 
 from ocop_contracts import Envelope, EnvelopeError, Event, UnknownEventType, event_class
 from ocop_runtime.dlq import dead_letter_headers
+from ocop_runtime.kafka import TopicNames
 from ocop_runtime.refusals import Unprocessable
 from ocop_runtime.telemetry import Metrics, context_from
 
@@ -57,9 +58,15 @@ class Delivery:
     """Where a record came from, for handlers that need it."""
 
     envelope: Envelope
-    topic: str
+    topic: str  # the catalogue's name, without OCOP_TOPIC_PREFIX
     partition: int
     offset: int
+    # The record's headers as they came (values may be None): what the sender attached beside
+    # the CloudEvent, e.g. the credentials of a command.
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        return next((v for k, v in self.headers if k == name), None)
 
 
 Handler = Callable[[asyncpg.Connection, Any, Delivery], Awaitable[None]]
@@ -157,20 +164,24 @@ class EventConsumer:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
         dlq_topic: str,
+        names: TopicNames | None = None,
         metrics: Metrics,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         backoff_max_seconds: float = 5.0,
+        pause_after_commit_seconds: float = 0.0,
     ) -> None:
         self.routes = routes
         self.consumer = consumer
         self._pool = pool
         self._producer = producer
-        self._dlq_topic = dlq_topic
+        self._names = names or TopicNames()
+        self._dlq_topic = self._names.physical(dlq_topic)
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._backoff_max = backoff_max_seconds
+        self._pause_after_commit = pause_after_commit_seconds
 
     def router(self, group_id: str, *, description: str = "") -> KafkaRouter:
         """The FastStream router: one subscriber over the service's topics, acked by hand."""
@@ -190,7 +201,7 @@ class EventConsumer:
         router.subscriber(
             # Topics are created by their writers with the configured partitions; FastStream
             # would otherwise create a missing one itself, with a single partition.
-            *(Topic(t, declare=False) for t in self.routes.topics),
+            *(Topic(self._names.physical(t), declare=False) for t in self.routes.topics),
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
@@ -228,12 +239,16 @@ class EventConsumer:
                     record.partition,
                     record.offset,
                 )
-            self._metrics.messages.labels(record.topic, "redelivered").inc()
+            self._metrics.messages.labels(self._names.logical(record.topic), "redelivered").inc()
             await asyncio.sleep(self._backoff_max)
             await msg.nack()
             return
-        self._metrics.messages.labels(record.topic, outcome).inc()
-        self._metrics.message_duration.labels(record.topic).observe(time.perf_counter() - started)
+        # Metrics name the catalogue's topic, the same whatever the deployment's prefix.
+        topic = self._names.logical(record.topic)
+        self._metrics.messages.labels(topic, outcome).inc()
+        self._metrics.message_duration.labels(topic).observe(time.perf_counter() - started)
+        if self._pause_after_commit:
+            await asyncio.sleep(self._pause_after_commit)  # tests: a window to be killed in
         try:
             await msg.ack()
         except KafkaError as exc:
@@ -248,7 +263,7 @@ class EventConsumer:
         try:
             envelope = Envelope.from_headers(headers)
             event_type = event_class(envelope.type)
-            if record.topic != event_type.TOPIC:
+            if self._names.logical(record.topic) != event_type.TOPIC:
                 raise _DeadLettered(f"event type {envelope.type} does not belong on {record.topic}")
             handler = self.routes.handler_for(envelope.type)
             if handler is None:
@@ -270,7 +285,13 @@ class EventConsumer:
             await self.dead_letter(record, headers, reason, attempts=0)
             return "dead_lettered"
 
-        delivery = Delivery(envelope, record.topic, record.partition, record.offset)
+        delivery = Delivery(
+            envelope,
+            self._names.logical(record.topic),
+            record.partition,
+            record.offset,
+            headers=tuple(headers),
+        )
         with _tracer.start_as_current_span(
             f"consume {record.topic}",
             context=context_from(envelope.traceparent, envelope.tracestate),
@@ -306,7 +327,7 @@ class EventConsumer:
                         )
                         span.set_attribute("ocop.outcome", "dead_lettered")
                         return "dead_lettered"
-                    self._metrics.handler_retries.labels(record.topic).inc()
+                    self._metrics.handler_retries.labels(delivery.topic).inc()
                     delay = min(self._backoff * 2 ** (attempt - 1), self._backoff_max)
                     log.info(
                         "%s: attempt %d of %s failed (%s); retrying in %.2fs",

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
@@ -56,6 +57,20 @@ class KafkaAuth:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """Topic names on the wire: the catalogue's names (which records, rows and inboxes keep)
+    behind an optional prefix (``OCOP_TOPIC_PREFIX``)."""
+
+    prefix: str = ""
+
+    def physical(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def logical(self, name: str) -> str:
+        return name.removeprefix(self.prefix)
+
+
 def client_options(auth: KafkaAuth | None) -> dict[str, Any]:
     return (auth or KafkaAuth.admin_from_environment()).options()
 
@@ -72,6 +87,40 @@ async def admin_client(
         yield admin
     finally:
         await admin.close()
+
+
+# Commands may carry personal data (a producer's contact persons) and dead letters may be such
+# commands: those topics keep records three days (time to read, answer and replay), so data a
+# person had erased is gone from Kafka within three days; event topics carry none and keep the
+# broker's default.
+SHORT_RETENTION_MS = 3 * 24 * 3600 * 1000
+_SHORT_LIVED = (".commands.v1", ".dlq.v1")
+
+
+def topic_config(name: str) -> dict[str, str]:
+    """The topic-level configuration a topic is created with (and set to by the operator's
+    ``kafka_security setup``)."""
+    if name.endswith(_SHORT_LIVED):
+        return {"retention.ms": str(SHORT_RETENTION_MS)}
+    return {}
+
+
+async def enforce_topic_configs(
+    bootstrap_servers: str, topics: Iterable[str], auth: KafkaAuth | None = None
+) -> None:
+    """Set :func:`topic_config` on existing topics (needs the operator's ALTER_CONFIGS)."""
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, t, configs=topic_config(t))
+        for t in topics
+        if topic_config(t)
+    ]
+    if not resources:
+        return
+    async with admin_client(bootstrap_servers, auth) as admin:
+        for response in await admin.alter_configs(resources):
+            failed = [r for r in response.resources if r[0]]
+            if failed:
+                raise RuntimeError(f"topic configuration refused: {failed[:3]}")
 
 
 async def ensure_topics(
@@ -92,7 +141,10 @@ async def ensure_topics(
                 await admin.create_topics(
                     [
                         NewTopic(
-                            topic, num_partitions=partitions, replication_factor=replication_factor
+                            topic,
+                            num_partitions=partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=topic_config(topic),
                         )
                     ]
                 )

@@ -25,6 +25,14 @@ def dev_database_url(service: str, host: str = "127.0.0.1", port: int = 5432) ->
     return f"postgresql://ocop_{service}:{DEV_PASSWORD_PREFIX}{service}@{host}:{port}/ocop"
 
 
+def dev_owner_url(service: str, host: str = "127.0.0.1", port: int = 5432) -> str:
+    """The DSN of the role owning ``service``'s schema on the local stack (deploy/postgres.sh
+    makes it): migrations run as it, the service runs as :func:`dev_database_url`."""
+    return (
+        f"postgresql://ocop_{service}_owner:{DEV_PASSWORD_PREFIX}{service}-owner@{host}:{port}/ocop"
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Configuration of one ocop service process."""
 
@@ -60,6 +68,13 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = Field(default="", description="Consumer group; default: ocop.<service>.")
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^([a-z0-9][a-z0-9_-]*\.)*$",
+        description="Put before every topic name this service creates, reads and writes (the "
+        "catalogue's, commands, replies, dead letters), e.g. `staging.` to share a cluster; the "
+        "test suite gives each test its own. Empty in production.",
+    )
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
@@ -87,6 +102,12 @@ class ServiceSettings(BaseSettings):
         ge=0,
         description="Tests only: a pause between the broker's acknowledgement and the stamping.",
     )
+    consumer_test_pause_after_commit_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Tests only: a pause between a record's database commit and its offset "
+        "commit, to kill a consumer inside that window.",
+    )
     outbox_retention_hours: float = Field(
         default=168.0,
         ge=0,
@@ -105,12 +126,44 @@ class ServiceSettings(BaseSettings):
     oidc_jwks_url: str = Field(
         default="", description="The issuer's JWKS; default: the development key under .ocop/idp."
     )
+    oidc_jwks_allow_http: bool = Field(
+        default=False,
+        description="Accept a plain http:// JWKS URL in production: only where the identity "
+        "provider sits on the same private network as the service (the one-host "
+        "docker-compose stack); anywhere else, use https://.",
+    )
     rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Requests a minute per address without a token."
     )
     rate_limit_burst: int = Field(default=120, ge=1)
     max_body_bytes: int = Field(
-        default=25 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."
+        default=1024 * 1024,
+        ge=1024,
+        description="Larger request bodies get 413, before they are read whole (upload routes: "
+        "max_upload_bytes).",
+    )
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Bodies of a service's upload routes (the registry's import) from a caller "
+        "whose token verified; larger get 413.",
+    )
+    rate_limit_subject_per_minute: int = Field(
+        default=3000, ge=1, description="Requests a minute per token subject (verified tokens)."
+    )
+    rate_limit_subject_burst: int = Field(default=600, ge=1)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (the rate limits and the audit trail use the client "
+        "address they give); empty: none, the connection's peer is the client.",
+    )
+    migration_database_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="PostgreSQL DSN of the schema's owner role (ocop_<service>_owner), used only "
+        "to apply migrations; the service's own role gets the privileges it needs from it. "
+        "Default: the local stack's owner role when OCOP_DATABASE_URL is not set either, else "
+        "OCOP_DATABASE_URL (the service's role then owns its schema, as before owner roles).",
     )
 
     @field_validator("db_schema", "consumer_group", mode="before")
@@ -122,6 +175,12 @@ class ServiceSettings(BaseSettings):
     def _defaults_and_secrets(self) -> ServiceSettings:
         if not self.database_url.get_secret_value():
             object.__setattr__(self, "database_url", SecretStr(dev_database_url(self.service)))
+            if not self.migration_database_url.get_secret_value():
+                object.__setattr__(
+                    self, "migration_database_url", SecretStr(dev_owner_url(self.service))
+                )
+        if not self.migration_database_url.get_secret_value():
+            object.__setattr__(self, "migration_database_url", self.database_url)
         if not self.db_schema:
             object.__setattr__(self, "db_schema", self.service)
         if not _IDENT.match(self.db_schema):
@@ -151,6 +210,22 @@ class ServiceSettings(BaseSettings):
                 "the development token issuer is configured; set OCOP_OIDC_ISSUER and "
                 "OCOP_OIDC_JWKS_URL to the city's identity provider in production"
             )
+        if (
+            self.env == "production"
+            and self.oidc_jwks_url.startswith("http://")
+            and not self.oidc_jwks_allow_http
+        ):
+            raise ValueError(
+                "OCOP_OIDC_JWKS_URL is plain http://: anyone on the path could hand the service "
+                "their own keys; use the identity provider's https:// URL in production"
+            )
+        if self.env == "production" and DEV_PASSWORD_PREFIX in (
+            self.migration_database_url.get_secret_value()
+        ):
+            raise ValueError(
+                "OCOP_MIGRATION_DATABASE_URL uses a development password; set a real secret in "
+                "production"
+            )
         if self.db_pool_max < self.db_pool_min:
             raise ValueError("db_pool_max must be >= db_pool_min")
         if self.env == "production" and DEV_PASSWORD_PREFIX in self.database_url.get_secret_value():
@@ -163,6 +238,8 @@ class ServiceSettings(BaseSettings):
     def _no_test_pause_in_production(self) -> ServiceSettings:
         if self.env == "production" and self.relay_test_pause_after_send_seconds:
             raise ValueError("OCOP_RELAY_TEST_PAUSE_AFTER_SEND_SECONDS is for tests only")
+        if self.env == "production" and self.consumer_test_pause_after_commit_seconds:
+            raise ValueError("OCOP_CONSUMER_TEST_PAUSE_AFTER_COMMIT_SECONDS is for tests only")
         return self
 
     def kafka_auth(self) -> KafkaAuth:
@@ -177,3 +254,7 @@ class ServiceSettings(BaseSettings):
     @property
     def dsn(self) -> str:
         return self.database_url.get_secret_value()
+
+    @property
+    def migration_dsn(self) -> str:
+        return self.migration_database_url.get_secret_value()

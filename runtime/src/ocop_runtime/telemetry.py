@@ -97,6 +97,30 @@ class Metrics:
         self.outbox_lag = Gauge(
             "ocop_outbox_lag_seconds", "Age of the oldest unpublished outbox row", registry=r
         )
+        self.outbox_parked = Gauge(
+            "ocop_outbox_parked",
+            "Outbox rows parked: refused for good by the broker, or waiting behind such a row of "
+            "their key",
+            registry=r,
+        )
+        self.relay_failures = Counter(
+            "ocop_outbox_relay_failures",
+            "Relay passes that failed (the relay restarts its producer and tries again), by error",
+            ["error"],
+            registry=r,
+        )
+        self.relay_healthy = Gauge(
+            "ocop_outbox_relay_healthy",
+            "1 while the relay publishes or stands by; 0 once it has failed for longer than "
+            "OCOP_RELAY_UNHEALTHY_AFTER_SECONDS",
+            registry=r,
+        )
+        self.housekeeping_deleted = Counter(
+            "ocop_housekeeping_deleted",
+            "Rows deleted by housekeeping (published outbox rows, inbox rows) past their retention",
+            ["table"],
+            registry=r,
+        )
         self.info = Gauge("ocop_service_info", "Service identity", ["service"], registry=r)
         self.info.labels(service=service).set(1)
 

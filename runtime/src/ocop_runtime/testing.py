@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +32,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from ocop_contracts.events import LegalForm, ProducerRegistered
 from ocop_runtime.auth import Role
 from ocop_runtime.devidp import ensure_key, issue_token, jwks_url
-from ocop_runtime.settings import ServiceSettings, dev_database_url
+from ocop_runtime.kafka import TopicNames
+from ocop_runtime.settings import ServiceSettings, dev_database_url, dev_owner_url
 from ocop_runtime.telemetry import configure_tracing
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -62,6 +63,28 @@ def database_url() -> str:
 @pytest.fixture
 def unique() -> str:
     return uuid4().hex[:10]
+
+
+TEST_TOPIC_ROOT = "test."  # the test broker lets every service use topics under it
+_topics = TopicNames()
+
+
+def own_topics() -> TopicNames:
+    """The running test's topic names: every service a test starts works on topics of its own
+    (``OCOP_TOPIC_PREFIX`` = ``test.<unique>.``), so it never replays what earlier tests
+    published and no test has to tidy up after another. Helpers that send or read topics on
+    behalf of a test name them through this."""
+    return _topics
+
+
+@pytest.fixture(autouse=True)
+def _own_topics(unique: str) -> Iterator[TopicNames]:
+    global _topics
+    _topics = TopicNames(f"{TEST_TOPIC_ROOT}{unique}.")
+    try:
+        yield _topics
+    finally:
+        _topics = TopicNames()
 
 
 @pytest.fixture(scope="session")
@@ -100,24 +123,40 @@ async def service_logins(database_url: str) -> Callable[[str], str]:
     return login
 
 
+@pytest.fixture(scope="session")
+def owner_logins(database_url: str, service_logins: Callable[[str], str]) -> Callable[[str], str]:
+    """The DSN of the role owning each service's schemas (``ocop_<service>_owner``): services
+    under test migrate as it and run as :func:`service_logins`, as in production."""
+    server = urlsplit(database_url)
+
+    def login(service: str) -> str:
+        service_logins(service)
+        return dev_owner_url(service, server.hostname or "127.0.0.1", server.port or 5432)
+
+    return login
+
+
 @pytest.fixture
 def make_settings(
     kafka_bootstrap: str,
     database_url: str,
     unique: str,
     service_logins: Callable[[str], str],
+    owner_logins: Callable[[str], str],
 ) -> Callable[..., ServiceSettings]:
     """Settings for an in-process service with its own schema and consumer group, logged in as
-    the service's own database role."""
+    the service's own database role (migrating as the schema's owner role)."""
 
     def make(settings_type: type[S], **overrides: Any) -> S:
         service = settings_type.model_fields["service"].default
         values: dict[str, Any] = {
             "env": "test",
             "database_url": service_logins(service),
+            "migration_database_url": owner_logins(service),
             "db_schema": f"{service}_{unique}",
             "consumer_group": f"ocop.{service}.{unique}",
             "kafka_bootstrap_servers": kafka_bootstrap,
+            "topic_prefix": own_topics().prefix,
             "handler_backoff_seconds": 0.05,
             "handler_backoff_max_seconds": 0.5,
             "relay_poll_seconds": 0.5,

@@ -1,7 +1,7 @@
 """The ``ocop`` command: start and stop the local stack, check the services, handle dead letters.
 
 The runtime's commands live in this package by subject (:mod:`.stack`, :mod:`.deadletters`,
-:mod:`.tokens`, :mod:`.agencies`); each service in the catalogue
+:mod:`.outbox`, :mod:`.tokens`, :mod:`.agencies`); each service in the catalogue
 (:func:`ocop_runtime.services.discover`) may add its own through its spec's ``cli`` hook.
 :func:`build_app` assembles the whole command; nothing is discovered at import.
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ocop_runtime.cli import agencies, deadletters, stack, tokens
+from ocop_runtime.cli import agencies, deadletters, outbox, stack, tokens
 from ocop_runtime.cli.common import (
     DEFAULT_BOOTSTRAP,
     BootstrapOption,
@@ -60,8 +60,9 @@ if TYPE_CHECKING:
 
 
 def add_runtime_commands(root: typer.Typer) -> None:
-    """Add the commands every installation has: up, down, status, dlq, token, agency."""
-    for module in (stack, deadletters, tokens, agencies):
+    """Add the commands every installation has: up, down, status, dlq, outbox, token,
+    agency."""
+    for module in (stack, deadletters, outbox, tokens, agencies):
         module.register(root)
 
 

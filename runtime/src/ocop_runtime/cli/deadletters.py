@@ -20,18 +20,20 @@ from rich.table import Table
 from ocop_contracts import topics
 from ocop_runtime.cli.common import BootstrapOption, CliError, fail, run
 from ocop_runtime.dlq import DeadLetter
-from ocop_runtime.kafka import read_all
+from ocop_runtime.kafka import TopicNames, read_all
 from ocop_runtime.outbox import kafka_producer
 
+PrefixOption = typer.Option(
+    "", "--topic-prefix", envvar="OCOP_TOPIC_PREFIX", help="The services' OCOP_TOPIC_PREFIX."
+)
 Selector = tuple[int, int] | Literal["all"]
 """Which dead letters to replay: ``(partition, offset)`` of one, or ``"all"``."""
 
 
-async def list_dead_letters(bootstrap: str, service: str) -> list[DeadLetter]:
-    """Every dead letter of ``service``, by partition and offset."""
-    letters = [
-        _dead_letter(tp, record) for tp, record in await read_all(bootstrap, topics.dlq(service))
-    ]
+async def list_dead_letters(bootstrap: str, service: str, prefix: str = "") -> list[DeadLetter]:
+    """Every dead letter of ``service`` (under the topic ``prefix``), by partition and offset."""
+    topic = TopicNames(prefix).physical(topics.dlq(service))
+    letters = [_dead_letter(tp, record) for tp, record in await read_all(bootstrap, topic)]
     return sorted(letters, key=lambda d: (d.dlq_partition, d.dlq_offset))
 
 
@@ -45,9 +47,11 @@ def _dead_letter(tp: TopicPartition, record: Any) -> DeadLetter:
     )
 
 
-async def replay(bootstrap: str, service: str, selector: Selector) -> list[DeadLetter]:
+async def replay(
+    bootstrap: str, service: str, selector: Selector, prefix: str = ""
+) -> list[DeadLetter]:
     """Publish the selected dead letters again, as they were, on their original topics."""
-    letters = await list_dead_letters(bootstrap, service)
+    letters = await list_dead_letters(bootstrap, service, prefix)
     if selector != "all":
         letters = [d for d in letters if (d.dlq_partition, d.dlq_offset) == selector]
         if not letters:
@@ -94,9 +98,10 @@ def dlq_list(
     bootstrap: str = BootstrapOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     limit: int | None = typer.Option(None, min=1, help="Show at most N dead letters."),
+    prefix: str = PrefixOption,
 ) -> None:
     """Show the dead letters of SERVICE."""
-    letters = run(list_dead_letters(bootstrap, _consumer_service(service)), bootstrap)
+    letters = run(list_dead_letters(bootstrap, _consumer_service(service), prefix), bootstrap)
     shown = letters[:limit]
     title = f"{topics.dlq(service)}: {len(letters)} dead letter(s), {len(shown)} shown"
     _print_letters(shown, as_json, title=title)
@@ -108,6 +113,7 @@ def dlq_replay(
     offset: int | None = typer.Option(None, min=0, help="Offset of the dead letter."),
     replay_all: bool = typer.Option(False, "--all", help="Replay every dead letter."),
     bootstrap: str = BootstrapOption,
+    prefix: str = PrefixOption,
 ) -> None:
     """Publish dead letters again on their original topics (inboxes absorb repeats)."""
     _consumer_service(service)
@@ -118,7 +124,7 @@ def dlq_replay(
         selector = (partition, offset)
     else:
         raise fail("choose what to replay: --all, or --partition P with --offset O", 2)
-    letters = run(replay(bootstrap, service, selector), bootstrap)
+    letters = run(replay(bootstrap, service, selector, prefix), bootstrap)
     _print_letters(letters, False, title=f"replayed {len(letters)} from {topics.dlq(service)}")
 
 
