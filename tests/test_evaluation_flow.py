@@ -28,14 +28,10 @@ def sheet_points(product_set: str, day: date, share: Decimal) -> dict[str, str]:
 
 
 async def only_ours(evaluation: Any, round_id: str, app_id: str) -> None:
-    """Other tests' applications on the shared topics joined this round too: return them."""
-    for entry in (await evaluation.get(f"/rounds/{round_id}/entries")).json():
-        if entry["application_id"] != app_id:
-            returned = await evaluation.post(
-                f"/rounds/{round_id}/entries/{entry['application_id']}/return",
-                json={"reasons": ["not part of this test's round"]},
-            )
-            assert returned.status_code == 200, returned.text
+    """The round holds this test's application alone: the test's services have topics of their
+    own, so no other test's application can join it."""
+    entries = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+    assert [e["application_id"] for e in entries] == [app_id]
 
 
 async def submit(registry: Any, product_id: str, self_assessment: int) -> str:

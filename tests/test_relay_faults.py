@@ -486,7 +486,15 @@ async def test_two_relays_on_one_schema_publish_one_at_a_time_and_lose_nothing(
         finally:
             await writer.stop()
         total = len(staged.rows)
-        await wait_until(lambda: _all_published(conn, schema, total), what="all rows published")
+        try:
+            await wait_until(
+                lambda: _all_published(conn, schema, total),
+                timeout_seconds=60,
+                what="all rows published",
+            )
+        except AssertionError as exc:
+            status = await standby.json("/status")
+            raise AssertionError(f"{exc}; survivor: {status}\n{standby.log_tail(30)}") from None
         assert await standby.metric(*published) > before
         assert await lock_holders(conn) == 1
 

@@ -267,3 +267,12 @@ class Housekeeper:
             except Exception as exc:
                 log.warning("housekeeping: %s; trying again later", describe(exc))
             await asyncio.sleep(self._interval)
+
+
+def connection_gone(conn: asyncpg.Connection) -> bool:
+    """True when ``conn`` can no longer serve: closed, or already handed back to the pool (which
+    asyncpg does to a connection the server dropped)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True

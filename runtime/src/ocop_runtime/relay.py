@@ -30,7 +30,7 @@ from opentelemetry import trace
 
 from ocop_contracts import Envelope
 from ocop_runtime.kafka import TopicNames
-from ocop_runtime.outbox_state import blames_the_record, describe, outbox_stats
+from ocop_runtime.outbox_state import blames_the_record, connection_gone, describe, outbox_stats
 from ocop_runtime.telemetry import Metrics, context_from, current_trace_headers
 
 log = logging.getLogger("ocop.outbox")
@@ -224,7 +224,7 @@ class OutboxRelay:
         if not repeated:
             self._last_warning = time.monotonic()
         conn = self._conn
-        if conn is not None and (_gone(conn) or isinstance(exc, TimeoutError)):
+        if conn is not None and (connection_gone(conn) or isinstance(exc, TimeoutError)):
             # The lock may be gone with the connection (or a statement hangs on it): let it go
             # and take the lock again, or stand by, before the next pass.
             await self._release_connection()
@@ -246,7 +246,7 @@ class OutboxRelay:
     async def _lock_connection(self) -> asyncpg.Connection | None:
         """The connection holding the relay lock, or None while another relay holds it."""
         conn = self._conn
-        if conn is not None and _gone(conn):
+        if conn is not None and connection_gone(conn):
             log.warning("outbox relay (%s): lost its connection and the relay lock", self._schema)
             await self._release_connection()
             conn = None
@@ -494,12 +494,3 @@ class OutboxRelay:
         await conn.execute(
             _PARK, [i for i, _ in parked], [r for _, r in parked], timeout=self._db_timeout
         )
-
-
-def _gone(conn: asyncpg.Connection) -> bool:
-    """True when ``conn`` can no longer serve: closed, or already handed back to the pool (which
-    asyncpg does to a connection the server dropped)."""
-    try:
-        return conn.is_closed()
-    except asyncpg.InterfaceError:
-        return True
