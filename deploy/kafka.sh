@@ -81,6 +81,14 @@ ssl.truststore.location=$DIR/tls/ca.pem"
   fi
   local lname
   lname=$(echo "$proto" | tr '[:upper:]' '[:lower:]')
+  # The controller listener authenticates too (SASL/PLAIN: KRaft's controller cannot use SCRAM,
+  # whose credentials live in the metadata it serves), so that no local process reaching its
+  # port is anyone, let alone a super user. Its password is made once, readable by this user.
+  local controller_pw
+  if [ ! -s "$DIR/controller.secret" ]; then
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$DIR/controller.secret")
+  fi
+  controller_pw=$(cat "$DIR/controller.secret")
   # It holds the admin's password: readable by this user only.
   install -m 600 /dev/null "$DIR/server.properties"
   cat > "$DIR/server.properties" <<PROPS
@@ -90,15 +98,17 @@ controller.quorum.bootstrap.servers=127.0.0.1:$CPORT
 listeners=$proto://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
 advertised.listeners=$proto://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=$proto:$proto,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$proto:$proto,CONTROLLER:SASL_PLAINTEXT
 inter.broker.listener.name=$proto
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.$lname.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$ADMIN_PASSWORD";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_pw" user_controller="$controller_pw";
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
-# The controller listener is plaintext on loopback only; the node talks to itself through it.
-super.users=User:admin;User:ANONYMOUS
+super.users=User:admin;User:controller
 log.dirs=$DIR/data
 num.partitions=3
 auto.create.topics.enable=false

@@ -4,6 +4,9 @@ topics, agencies read only public ones, wrong passwords are refused."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import struct
 from typing import Any
 
 import pytest
@@ -136,7 +139,11 @@ async def test_an_agency_added_by_the_cli_reads_public_topics_but_no_dead_letter
     for service_name in topics.COMMAND_SERVICES:
         with pytest.raises(TopicAuthorizationFailedError):
             await send(kafka_bootstrap, agency, topics.commands(service_name))
-    for private in (topics.dlq("registry"), topics.commands("registry")):
+    for private in (
+        topics.dlq("registry"),
+        topics.commands("registry"),
+        topics.replies("registry"),
+    ):
         with pytest.raises(TopicAuthorizationFailedError):
             await read(kafka_bootstrap, agency, private, group)
     with pytest.raises(TopicAuthorizationFailedError):
@@ -151,10 +158,22 @@ async def test_an_agency_writes_a_command_topic_only_when_granted_and_loses_it_w
     granted = await asyncio.to_thread(CliRunner().invoke, app, [*add, "--commands", "registry"])
     assert granted.exit_code == 0, granted.output
     assert "topics.write=ocop.registry.commands.v1" in granted.output
+    own_replies = topics.agency_replies("registry", name)
+    assert f"topics.replies={own_replies}" in granted.output
     agency = KafkaAuth(username=agency_principal(name), password=f"pw-{unique}")
     await send(kafka_bootstrap, agency, topics.commands("registry"))
     with pytest.raises(TopicAuthorizationFailedError):
         await send(kafka_bootstrap, agency, topics.commands("evaluation"))
+    # Its own replies topic: created, answered on by the registry (not by another service),
+    # read by the agency alone; the shared replies topic it no longer reads.
+    marker = f'{{"marker": "{unique}"}}'.encode()
+    await send(kafka_bootstrap, service("registry"), own_replies, marker)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await send(kafka_bootstrap, service("evaluation"), own_replies)
+    group = f"agency.{name}.replies"
+    assert marker in await read(kafka_bootstrap, agency, own_replies, group, until=marker)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await read(kafka_bootstrap, agency, topics.replies("registry"), group)
 
     again = await asyncio.to_thread(CliRunner().invoke, app, add)
     assert again.exit_code == 0, again.output
@@ -167,6 +186,8 @@ async def test_an_agency_writes_a_command_topic_only_when_granted_and_loses_it_w
         return False
 
     await wait_until(revoked, timeout_seconds=30, what="the registry grant to be taken back")
+    with pytest.raises(TopicAuthorizationFailedError):
+        await read(kafka_bootstrap, agency, own_replies, f"agency.{name}.again")
     wrong = await asyncio.to_thread(CliRunner().invoke, app, [*add, "--commands", "nowhere"])
     assert wrong.exit_code == 2
 
@@ -214,3 +235,32 @@ async def test_command_and_dead_letter_topics_keep_records_three_days_and_events
     for name in names[:-1]:
         assert retention[name] == str(SHORT_RETENTION_MS), name
     assert int(retention[topics.REGISTRY_PRODUCERS]) > SHORT_RETENTION_MS
+
+
+def _describe_cluster_as_nobody(port: int) -> str:
+    """Send the controller a DescribeCluster (v1, controller endpoint) without authenticating;
+    say whether it answered (and with which error code) or closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        client = b"nobody"
+        header = struct.pack(">hhih", 60, 1, 7, len(client)) + client + b"\x00"
+        body = b"\x00\x02\x00"  # no authorised operations; endpoint type controller; no tags
+        sock.sendall(struct.pack(">i", len(header + body)) + header + body)
+        try:
+            size = sock.recv(4)
+        except ConnectionResetError:
+            return "closed"
+        if len(size) < 4:
+            return "closed"
+        data = sock.recv(struct.unpack(">i", size)[0])
+        _, error = struct.unpack(">ih", data[5:11])  # after correlation id and header tags
+        return f"answered with error {error}"
+
+
+def test_the_controller_listener_serves_no_unauthenticated_client() -> None:
+    # It used to be plaintext with ANONYMOUS a super user: any local process could administer
+    # the cluster through it.
+    port = int(os.environ.get("OCOP_KAFKA_CONTROLLER_PORT", "0"))
+    if not port:
+        pytest.skip("the test stack's controller port is not known (run with make test)")
+
+    assert _describe_cluster_as_nobody(port) == "closed"
