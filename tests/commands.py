@@ -14,8 +14,13 @@ from aiokafka import AIOKafkaProducer
 from ocop_contracts import Envelope, Event
 from ocop_runtime.auth import Role
 from ocop_runtime.commands import authorization_header
-from ocop_runtime.kafka import KafkaAuth, admin_client, client_options
-from ocop_runtime.kafka_security import Resource, agency_bindings, create_acls
+from ocop_runtime.kafka import KafkaAuth, admin_client, client_options, ensure_topics
+from ocop_runtime.kafka_security import (
+    Resource,
+    agency_bindings,
+    agency_reply_topics,
+    create_acls,
+)
 from ocop_runtime.testing import own_topics, token
 
 CITY_OFFICE_CLIENT = "svc-van-phong-dieu-phoi"  # the city office's machine client
@@ -70,9 +75,17 @@ async def send_command(
 
 
 async def grant_in_test_topics(bootstrap: str, name: str, commands: Iterable[str] = ()) -> None:
-    """What ``ocop agency add NAME --commands ...`` grants on the catalogue's topics, granted
-    again on the running test's own topics (``own_topics``): no more."""
+    """What ``ocop agency add NAME --commands ...`` creates and grants on the catalogue's
+    topics (its replies topics), created and granted again on the running test's own topics
+    (``own_topics``): no more."""
     names = own_topics()
+    commands = tuple(commands)
+    await ensure_topics(
+        bootstrap,
+        [names.physical(t) for t in agency_reply_topics(name, commands)],
+        partitions=3,
+        replication_factor=1,
+    )
     bindings = [
         replace(b, name=names.physical(b.name)) if b.resource is Resource.TOPIC else b
         for b in agency_bindings(name, commands)

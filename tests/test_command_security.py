@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from aiokafka.errors import TopicAuthorizationFailedError
 from typer.testing import CliRunner
 
 from ocop_contracts import Event, topics
@@ -27,11 +28,12 @@ from ocop_runtime import devidp
 from ocop_runtime.auth import Role
 from ocop_runtime.cli import app as cli
 from ocop_runtime.commands import UNAUTHENTICATED_SUBJECT
-from ocop_runtime.kafka import KafkaAuth
-from ocop_runtime.testing import bearer, running, session_idp, token, wait_until
+from ocop_runtime.kafka import KafkaAuth, read_all
+from ocop_runtime.testing import bearer, own_topics, running, session_idp, token, wait_until
 from tests.commands import grant_in_test_topics, send_command
 from tests.flow import evaluation_app, records_on, registry_app, tax_code
 from tests.test_evaluation_flow import MEMBERS, council
+from tests.test_kafka_security import read
 
 R = Role
 LOCAL = {R.CITY_OFFICE, R.COMMUNE_OFFICER}
@@ -112,11 +114,25 @@ def _refusable(command_type: type[Event]) -> Event:
     return samples[command_type]()
 
 
-async def _replies(bootstrap: str, ids: set[str]) -> dict[str, Any]:
+async def _replies(
+    bootstrap: str,
+    ids: set[str],
+    *,
+    agency: str | None = None,
+    auth: KafkaAuth | None = None,
+    services: tuple[str, ...] = topics.COMMAND_SERVICES,
+) -> dict[str, Any]:
+    """The replies to ``ids`` on the shared replies topics of ``services``, or on ``agency``'s
+    own (read as ``auth``: default the test operator)."""
+
+    def where(service: str) -> str:
+        name = topics.agency_replies(service, agency) if agency else topics.replies(service)
+        return own_topics().physical(name)
+
     async def all_answered() -> dict[str, Any] | None:
         found: dict[str, Any] = {}
-        for service in topics.COMMAND_SERVICES:
-            for record in await records_on(bootstrap, topics.replies(service), lambda r: True):
+        for service in services:
+            for _, record in await read_all(bootstrap, where(service), auth=auth):
                 reply = json.loads(record.value)
                 if reply.get("command_id") in ids:
                     found[reply["command_id"]] = reply
@@ -192,7 +208,7 @@ async def test_an_agencys_commands_are_refused_on_every_command_topic_with_no_ef
     name = f"so-{unique}"
     agency = await _agency(name, kafka_bootstrap, *topics.COMMAND_SERVICES)
     client = f"svc-{name}"
-    agency_token = token(R.AGENCY, subject=client)
+    agency_token = token(R.AGENCY, subject=client, agency=name)
     stranger = tmp_path / "stranger"
     devidp.ensure_key(stranger)
     forged = devidp.issue_token(stranger, roles=["city_office"], subject="svc-forged")
@@ -262,7 +278,10 @@ async def test_an_agencys_commands_are_refused_on_every_command_topic_with_no_ef
                     source=source,
                 )
                 unauthenticated[ce_id] = command
-        answers = await _replies(kafka_bootstrap, set(refused) | set(unauthenticated))
+        # Refusals of its verified client come on its own replies topics; unauthenticated
+        # senders (nobody knows who they are) are answered on the shared ones.
+        answers = await _replies(kafka_bootstrap, set(refused), agency=name, auth=agency)
+        answers |= await _replies(kafka_bootstrap, set(unauthenticated))
 
         # No effect anywhere.
         assert (await registry.get(f"/producers/{producer_id}")).status_code == 404
@@ -328,6 +347,70 @@ async def test_the_city_offices_machine_client_opens_a_round_over_kafka(
         ["city_office"],
         "created",
     )
+
+
+async def test_an_agencys_commands_are_answered_on_its_own_replies_topic_only_it_reads(
+    make_settings: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    """An agency's machine client (its token names the agency) is answered, accepted or
+    refused, on the agency's own replies topic, which its principal reads and another agency's
+    cannot; nothing of it reaches the shared replies topic, where the city office's machine
+    client is still answered. No agency reads the shared topic."""
+    name, other = f"so-{unique}", f"sy-{unique}"
+    agency = await _agency(name, kafka_bootstrap, "evaluation")
+    stranger = await _agency(other, kafka_bootstrap, "evaluation")
+    client = f"svc-{name}"
+    rounds = [uuid4() for _ in range(3)]
+    years = [2030 + r.int % 70 for r in rounds]
+
+    def open_round(i: int) -> Event:
+        return ecmd.OpenRound(round_id=rounds[i], year=years[i], level=Level.CITY, name=unique)
+
+    async with running(evaluation_app(make_settings)):
+        refused = await send_command(
+            kafka_bootstrap,
+            open_round(0),
+            access_token=token(R.AGENCY, subject=client, agency=name),
+            auth=agency,
+        )
+        # An agency client holding an admitted role (here the office's) is obeyed, and
+        # answered on its own topic all the same.
+        accepted = await send_command(
+            kafka_bootstrap,
+            open_round(1),
+            access_token=token(R.CITY_OFFICE, subject=client, agency=name),
+            auth=agency,
+        )
+        own = await _replies(
+            kafka_bootstrap,
+            {refused, accepted},
+            agency=name,
+            auth=agency,
+            services=("evaluation",),
+        )
+        # Staged after the agency's answers: once it is on the shared topic, they would be too.
+        office = await send_command(kafka_bootstrap, open_round(2))
+        shared = await _replies(kafka_bootstrap, {office})
+
+    verdict = _field_and_reason(own[refused])
+    assert verdict and verdict[0] == "authorization" and verdict[1].startswith("forbidden")
+    assert "errors" not in own[accepted] and own[accepted]["duplicate"] is False
+    assert "errors" not in shared[office]
+    on_shared = {
+        json.loads(r.value).get("command_id")
+        for r in await records_on(kafka_bootstrap, topics.replies("evaluation"), lambda r: True)
+    }
+    assert office in on_shared and not on_shared & {refused, accepted}
+
+    physical = own_topics().physical
+    group = f"agency.{other}.replies"
+    for foreign in (topics.agency_replies("evaluation", name), topics.replies("evaluation")):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await read(kafka_bootstrap, stranger, physical(foreign), group)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await read(
+            kafka_bootstrap, agency, physical(topics.replies("evaluation")), f"agency.{name}.r"
+        )
 
 
 @pytest.mark.parametrize("forged_member", [MEMBERS[1], "nobody"])

@@ -624,3 +624,28 @@ async def test_an_import_row_naming_a_deregistered_producer_is_a_row_error(
     [error] = report.json()["errors"]
     assert (error["row"], error["field"]) == (3, "registration_number")
     assert "deregistered" in error["reason"]
+
+
+async def test_a_reason_with_a_phone_number_is_published_masked(
+    make_settings: Any, kafka_bootstrap: str
+) -> None:
+    """Free text typed by an officer leaves the registry on a public topic without the phone
+    number, e-mail address or national id it carried (docs/SECURITY.md)."""
+    reason = "ngừng sản xuất; liên hệ anh Nam 0912 345 678, nam@example.vn, CCCD 001099012345"
+    async with running(registry_app(make_settings)) as client:
+        owner = await producer(client)
+        item = await product(client, owner["id"], name="Gạo tám thơm (ĐT 0987.654.321)")
+        gone = await client.post(f"/products/{item['id']}/deregistration", json={"reason": reason})
+        assert gone.status_code == 200, gone.text
+        records = await published(kafka_bootstrap, topics.REGISTRY_PRODUCTS, item["id"], 2)
+
+    events = {json.loads(r.value).get("deregistered_at") is not None: r for r in records}
+    deregistered = json.loads(events[True].value)
+    assert deregistered["reason"] == (
+        "ngừng sản xuất; liên hệ anh Nam [số điện thoại đã ẩn], [email đã ẩn], "
+        "CCCD [số định danh đã ẩn]"
+    )
+    assert json.loads(events[False].value)["name"] == "Gạo tám thơm (ĐT [số điện thoại đã ẩn])"
+    for record in records:
+        for personal in (b"345 678", b"nam@example", b"001099012345", b"654.321"):
+            assert personal not in record.value

@@ -103,6 +103,17 @@ def test_commands_and_dead_letter_topics_are_named_after_the_service() -> None:
     assert topics.commands("evaluation") == "ocop.evaluation.commands.v1"
     assert topics.dlq("insights") == "ocop.insights.dlq.v1"
     assert topics.replies("registry") == "ocop.registry.replies.v1"
+    assert (
+        topics.agency_replies("registry", "so-cong-thuong")
+        == "ocop.registry.replies.so-cong-thuong.v1"
+    )
+    assert topics.agency_replies("trade", "x1").startswith(topics.replies_prefix("trade"))
+
+
+@pytest.mark.parametrize("agency", ["", "x", "So", "a.b", "a_b", "-ab", "a" * 42])
+def test_an_agency_replies_topic_needs_an_agencys_short_name(agency: str) -> None:
+    with pytest.raises(ValueError, match="agency name"):
+        topics.agency_replies("registry", agency)
 
 
 @pytest.mark.parametrize("make_topic", [topics.dlq, topics.commands, topics.replies])

@@ -289,3 +289,28 @@ def test_outbox_parked_refuses_an_unknown_service() -> None:
     result = runner.invoke(app, ["outbox", "parked", "nowhere"])
     assert result.exit_code == 2
     assert "unknown service 'nowhere'" in result.output
+
+
+def test_token_for_an_agencys_client_names_the_agency_and_a_bad_name_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jwt
+
+    from ocop_runtime.auth import AuthError, principal_from
+
+    monkeypatch.setenv("OCOP_STATE_DIR", str(tmp_path))
+    made = runner.invoke(
+        app, ["token", "--role", "agency", "--agency", "so-cong-thuong", "--subject", "svc-sct"]
+    )
+    assert made.exit_code == 0, made.output
+    claims = jwt.decode(made.output.strip(), options={"verify_signature": False})
+    assert claims["ocop_agency"] == "so-cong-thuong"
+    assert principal_from(claims).agency == "so-cong-thuong"
+    plain = runner.invoke(app, ["token", "--role", "city_office"])
+    plain_claims = jwt.decode(plain.output.strip(), options={"verify_signature": False})
+    assert "ocop_agency" not in plain_claims and principal_from(plain_claims).agency is None
+
+    assert runner.invoke(app, ["token", "--role", "agency", "--agency", "Sở.x"]).exit_code == 2
+    # A claim that is no agency's name (it would name a topic) is not a valid token.
+    with pytest.raises(AuthError, match="ocop_agency"):
+        principal_from({**claims, "ocop_agency": "x.v1,ocop.registry.commands"})

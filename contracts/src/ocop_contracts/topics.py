@@ -6,6 +6,7 @@ major version on a new topic; ``v1`` only ever gains optional fields.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 SERVICES: Final = ("registry", "evaluation", "trade", "inspection", "insights")
@@ -52,6 +53,26 @@ def replies(service: str) -> str:
     """
     _check(service, COMMAND_SERVICES)
     return f"ocop.{service}.replies.v1"
+
+
+# An agency's short name (``ocop agency add NAME``; the ``ocop_agency`` claim of its client).
+AGENCY_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,40}")
+
+
+def replies_prefix(service: str) -> str:
+    """What every replies topic of ``service`` starts with: the shared one and each agency's."""
+    _check(service, COMMAND_SERVICES)
+    return f"ocop.{service}.replies."
+
+
+def agency_replies(service: str, agency: str) -> str:
+    """Where ``service`` answers the commands of ``agency``'s machine client (a token whose
+    ``ocop_agency`` claim names it), keyed like the command: only that agency may read it, so
+    no agency sees another's commands or answers. :func:`replies` answers everyone else (the
+    city office, the services' own senders, and senders whose token did not verify)."""
+    if not AGENCY_NAME.fullmatch(agency):
+        raise ValueError(f"agency name {agency!r}: use 2-41 lower-case letters, digits or '-'")
+    return f"{replies_prefix(service)}{agency}.v1"
 
 
 def dlq(consumer: str) -> str:

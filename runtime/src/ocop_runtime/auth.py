@@ -7,7 +7,9 @@ a key id the cache does not know (the issuer rotated its keys). Claims read:
 - ``sub``: the person or client;
 - ``roles`` (or Keycloak's ``realm_access.roles``): any of :class:`Role`;
 - ``ocop_units``: commune/ward (or pre-2025 district) codes a commune officer works for;
-- ``ocop_producer_id``: the producer a producer's account belongs to.
+- ``ocop_producer_id``: the producer a producer's account belongs to;
+- ``ocop_agency``: the agency whose machine client holds the token (its Kafka name, as in
+  ``ocop agency add NAME``): replies to its commands go to that agency's own replies topic.
 
 Locally ``make up`` keeps a development signing key under ``.ocop/idp/`` (see
 :mod:`ocop_runtime.devidp`) and ``ocop token`` prints tokens signed with it.
@@ -31,6 +33,8 @@ from uuid import UUID
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from starlette.responses import JSONResponse
+
+from ocop_contracts.topics import AGENCY_NAME
 
 log = logging.getLogger("ocop.auth")
 ALGORITHMS = ["RS256", "ES256"]
@@ -57,6 +61,7 @@ class Principal:
     producer_id: UUID | None = None
     client: str | None = None  # the caller's address, for the audit trail
     name: str | None = None
+    agency: str | None = None  # the ``ocop_agency`` claim: an agency's machine client
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -232,6 +237,9 @@ def principal_from(claims: dict[str, Any], client: str | None = None) -> Princip
         raise AuthError("ocop_producer_id is not a UUID") from exc
     if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
         raise AuthError("ocop_units must be a list of unit codes")
+    agency = claims.get("ocop_agency") or None
+    if agency is not None and not (isinstance(agency, str) and AGENCY_NAME.fullmatch(agency)):
+        raise AuthError("ocop_agency must be an agency's short name (as in `ocop agency add`)")
     return Principal(
         subject=str(claims["sub"]),
         roles=roles,
@@ -239,6 +247,7 @@ def principal_from(claims: dict[str, Any], client: str | None = None) -> Princip
         producer_id=producer_id,
         client=client,
         name=claims.get("name") or claims.get("preferred_username"),
+        agency=agency,
     )
 
 

@@ -10,6 +10,12 @@ roles), and runs the use case with the verified principal: its unit scope, its s
 ``ce_source`` nor any field of the command says who the sender is. A command without a valid
 token is answered ``CommandRejected`` (``authorization``: ``unauthenticated: ...``), one from a
 role that may not send it likewise (``forbidden: ...``); neither has any effect, both are audited.
+
+Where the answer goes follows the verified token too: a token whose ``ocop_agency`` claim names
+an agency (its machine client) is answered on that agency's own replies topic
+(:func:`~ocop_contracts.topics.agency_replies`), which only it may read; every other sender (the
+city office, a token that did not verify) on the shared :func:`~ocop_contracts.topics.replies`,
+which no agency reads.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from ocop_contracts import Event
+from ocop_contracts import Event, topics
 from ocop_contracts.replies import CommandAcceptedBase, CommandRejectedBase, Problem
 from ocop_runtime import audit
 from ocop_runtime.audit import Actor
@@ -137,14 +143,14 @@ class Answerer:
                 if refused.who is not None
                 else Actor(subject=UNAUTHENTICATED_SUBJECT, origin=source, channel="kafka")
             )
-            await self._reject(conn, actor, command, refused.refusal, common, now)
+            await self._reject(conn, actor, command, refused.refusal, common, now, refused.who)
             return
         actor = Actor.kafka(who, source)
         try:
             async with conn.transaction():
                 created = await run(who)
         except Refusal as refusal:
-            await self._reject(conn, actor, command, refusal, common, now)
+            await self._reject(conn, actor, command, refusal, common, now, who)
             return
         await audit.record(
             conn,
@@ -154,7 +160,14 @@ class Answerer:
             outcome="created" if created else "repeat",
         )
         reply = self.accepted(**common, duplicate=not created, accepted_at=now)
-        await stage_event(conn, reply, service=self.service)
+        await stage_event(conn, reply, service=self.service, topic=self.reply_topic(who))
+
+    def reply_topic(self, who: Principal | None) -> str:
+        """The agency's own replies topic for its machine client; the shared one otherwise
+        (the city office, the services' own senders, a sender whose token did not verify)."""
+        if who is not None and who.agency:
+            return topics.agency_replies(self.service, who.agency)
+        return topics.replies(self.service)
 
     async def _reject(
         self,
@@ -164,6 +177,7 @@ class Answerer:
         refusal: Refusal,
         common: dict[str, str],
         now: datetime,
+        who: Principal | None,
     ) -> None:
         await audit.record(
             conn,
@@ -175,4 +189,4 @@ class Answerer:
         )
         problem = Problem(field=refusal.field, reason=refusal.reason)
         reply: Event = self.rejected(**common, errors=[problem], rejected_at=now)
-        await stage_event(conn, reply, service=self.service)
+        await stage_event(conn, reply, service=self.service, topic=self.reply_topic(who))

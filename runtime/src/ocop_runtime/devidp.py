@@ -80,6 +80,7 @@ def issue_token(
     producer_id: UUID | None = None,
     subject: str | None = None,
     name: str | None = None,
+    agency: str | None = None,
     ttl_seconds: int = 3600,
     issuer: str = DEV_ISSUER,
     audience: str = DEV_AUDIENCE,
@@ -100,6 +101,8 @@ def issue_token(
         claims["ocop_producer_id"] = str(producer_id)
     if name:
         claims["name"] = name
+    if agency:
+        claims["ocop_agency"] = agency
     return jwt.encode(
         claims, _private_key(directory), algorithm="ES256", headers={"kid": _kid(directory)}
     )

@@ -1,14 +1,17 @@
 """Kafka principals and ACLs: who may write and read which topics.
 
 - Each service has a SCRAM principal named after it. It may write only its own event topics,
-  its replies and its dead-letter topic (and create those), and read only the topics it
-  consumes (``ocop_contracts.topics.SUBSCRIPTIONS``) with consumer groups named
-  ``ocop.<service>`` or starting with ``ocop.<service>.``.
+  its replies and its dead-letter topic (and create those), and every topic starting with
+  ``ocop.<service>.replies.`` (each agency's replies topic, made by ``ocop agency add``), and
+  read only the topics it consumes (``ocop_contracts.topics.SUBSCRIPTIONS``) with consumer
+  groups named ``ocop.<service>`` or starting with ``ocop.<service>.``.
 - An agency (another government system) gets a principal ``agency-<name>`` that may read the
-  public event topics and the replies with groups starting with ``agency.<name>.``; it writes a
-  service's command topic only when granted explicitly (``ocop agency add NAME --commands
-  registry``), and even then each command carries an access token whose roles decide what it
-  may do; it can read no command topic and no dead letters.
+  public event topics with groups starting with ``agency.<name>.``; it writes a service's
+  command topic only when granted explicitly (``ocop agency add NAME --commands registry``),
+  and even then each command carries an access token whose roles decide what it may do. With
+  the grant it gets its own replies topic of that service
+  (``ocop.<service>.replies.<name>.v1``, created then) to read, never the shared replies
+  topic nor another agency's; it can read no command topic and no dead letters.
 
 ``python -m ocop_runtime.kafka_security setup`` (run by ``make up`` and ``make test`` after the
 broker starts) creates every catalogue topic and the services' ACLs; ``ocop agency add NAME``
@@ -109,8 +112,18 @@ def _groups(principal: str, prefix: str, *, literal: str | None = None) -> list[
 def service_bindings(service: str) -> list[Binding]:
     writes = topics.written_by(service)
     reads = topics.SUBSCRIPTIONS.get(service, ())
+    # Every agency's replies topic of the service (the operator creates them).
+    answers = (
+        [
+            Binding(service, Resource.TOPIC, topics.replies_prefix(service), Pattern.PREFIXED, op)
+            for op in (Operation.WRITE, Operation.DESCRIBE)
+        ]
+        if service in topics.COMMAND_SERVICES
+        else []
+    )
     return [
         *_topics(service, writes, Operation.WRITE, Operation.DESCRIBE, Operation.CREATE),
+        *answers,
         *_topics(service, reads, Operation.READ, Operation.DESCRIBE),
         *_groups(service, f"ocop.{service}.", literal=f"ocop.{service}"),
         Binding(
@@ -123,21 +136,33 @@ def agency_principal(name: str) -> str:
     return f"agency-{name}"
 
 
-def agency_bindings(name: str, commands: Iterable[str] = ()) -> list[Binding]:
-    """An agency reads; it writes the command topics of the services in ``commands`` only (an
-    explicit grant; each command still carries an access token whose roles decide)."""
-    principal = agency_principal(name)
-    public = (*topics.EVENT_TOPICS, *(topics.replies(s) for s in topics.COMMAND_SERVICES))
-    unknown = sorted(set(commands) - set(topics.COMMAND_SERVICES))
+def _check_commands(commands: Iterable[str]) -> list[str]:
+    granted = sorted(set(commands))
+    unknown = sorted(set(granted) - set(topics.COMMAND_SERVICES))
     if unknown:
         raise KafkaSecurityError(
             f"no command topic for {', '.join(unknown)}; one of "
             + ", ".join(topics.COMMAND_SERVICES)
         )
-    writes = [topics.commands(s) for s in sorted(set(commands))]
+    return granted
+
+
+def agency_reply_topics(name: str, commands: Iterable[str] = ()) -> list[str]:
+    """The agency's own replies topics: one per service whose commands it may send."""
+    return [topics.agency_replies(s, name) for s in _check_commands(commands)]
+
+
+def agency_bindings(name: str, commands: Iterable[str] = ()) -> list[Binding]:
+    """An agency reads the public event topics; it writes the command topics of the services in
+    ``commands`` only (an explicit grant; each command still carries an access token whose
+    roles decide) and reads the answers to its commands on its own replies topic of each."""
+    principal = agency_principal(name)
+    granted = _check_commands(commands)
+    writes = [topics.commands(s) for s in granted]
     return [
-        *_topics(principal, public, Operation.READ, Operation.DESCRIBE),
+        *_topics(principal, topics.EVENT_TOPICS, Operation.READ, Operation.DESCRIBE),
         *_topics(principal, writes, Operation.WRITE, Operation.DESCRIBE),
+        *_topics(principal, agency_reply_topics(name, granted), Operation.READ, Operation.DESCRIBE),
         *_groups(principal, f"agency.{name}."),
         Binding(
             principal,
@@ -149,15 +174,24 @@ def agency_bindings(name: str, commands: Iterable[str] = ()) -> list[Binding]:
     ]
 
 
-def ungranted_command_writes(name: str, commands: Iterable[str] = ()) -> list[Binding]:
-    """The command-topic writes an agency holds no grant for: removed when it is (re)added, so
-    running ``ocop agency add NAME`` without ``--commands`` takes an earlier grant back."""
+def withdrawn_bindings(name: str, commands: Iterable[str] = ()) -> list[Binding]:
+    """What an agency holds no grant for and may have held before: removed when it is
+    (re)added, so running ``ocop agency add NAME`` without ``--commands`` takes an earlier
+    grant back (the command topic's writes and the replies topic's reads), and an agency
+    added before it had replies topics of its own loses the shared replies topics."""
     granted = set(commands)
-    return _topics(
-        agency_principal(name),
-        [topics.commands(s) for s in topics.COMMAND_SERVICES if s not in granted],
-        Operation.WRITE,
-    )
+    principal = agency_principal(name)
+    ungranted = [s for s in topics.COMMAND_SERVICES if s not in granted]
+    return [
+        *_topics(principal, [topics.commands(s) for s in ungranted], Operation.WRITE),
+        *_topics(principal, [topics.agency_replies(s, name) for s in ungranted], Operation.READ),
+        *_topics(
+            principal,
+            [topics.replies(s) for s in topics.COMMAND_SERVICES],
+            Operation.READ,
+            Operation.DESCRIBE,
+        ),
+    ]
 
 
 class _DeleteAcls(Request[DeleteAclsRequest_v1]):
@@ -317,15 +351,25 @@ async def add_agency(
     auth: KafkaAuth | None = None,
     *,
     commands: Iterable[str] = (),
+    partitions: int = 3,
+    replication_factor: int = 1,
 ) -> str:
     """Create (or reset) an agency's principal: it reads, and writes the command topics of the
-    services in ``commands`` only (any other write it held is removed)."""
+    services in ``commands`` only (any other write it held is removed); its replies topic of
+    each of those services is created and only it may read it."""
     principal = agency_principal(name)
     commands = tuple(commands)
     bindings = agency_bindings(name, commands)
+    await ensure_topics(
+        bootstrap,
+        agency_reply_topics(name, commands),
+        partitions=partitions,
+        replication_factor=replication_factor,
+        auth=auth,
+    )
     async with admin_client(bootstrap, auth) as admin:
         await set_password(admin, principal, password)
-        await delete_acls(admin, ungranted_command_writes(name, commands))
+        await delete_acls(admin, withdrawn_bindings(name, commands))
         await create_acls(admin, bindings)
     return principal
 

@@ -80,14 +80,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
 
-async def stage_event(conn: asyncpg.Connection, event: Event, *, service: str) -> UUID:
-    """Add ``event`` to the outbox inside the caller's transaction; return its ``ce_id``."""
+async def stage_event(
+    conn: asyncpg.Connection, event: Event, *, service: str, topic: str | None = None
+) -> UUID:
+    """Add ``event`` to the outbox inside the caller's transaction; return its ``ce_id``.
+    ``topic``: a catalogue name other than the event's own (an agency's replies topic); the
+    relay sends it, like every row's topic, under the service's topic prefix."""
     event_id = uuid4()
     traceparent, tracestate = current_trace_headers()
     await conn.execute(
         _INSERT,
         event_id,
-        event.TOPIC,
+        topic or event.TOPIC,
         event.key(),
         event.CE_TYPE,
         source(service),

@@ -182,14 +182,16 @@ def token(
     units: Iterable[str] = (),
     producer_id: UUID | None = None,
     subject: str | None = None,
+    agency: str | None = None,
 ) -> str:
-    """A valid access token from the test issuer."""
+    """A valid access token from the test issuer (``agency``: an agency's machine client)."""
     return issue_token(
         session_idp(),
         roles=[str(r) for r in roles],
         units=units,
         producer_id=producer_id,
         subject=subject,
+        agency=agency,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import typer
@@ -24,13 +23,25 @@ def agency_add(
         "registry); default: none, the agency only reads. Each command still needs an "
         "access token whose roles allow it.",
     ),
+    partitions: int = typer.Option(
+        3, "--partitions", envvar="OCOP_TOPIC_PARTITIONS", min=1, help="Of its replies topics."
+    ),
+    replication_factor: int = typer.Option(
+        1,
+        "--replication-factor",
+        envvar="OCOP_TOPIC_REPLICATION_FACTOR",
+        min=1,
+        help="Of its replies topics.",
+    ),
 ) -> None:
-    """Create (or reset) an agency's Kafka principal: it may read the public topics and the
-    replies with consumer groups agency.NAME.*; it sends commands only to the services named
-    by --commands (re-adding without it takes a grant back). Prints its settings."""
+    """Create (or reset) an agency's Kafka principal: it may read the public topics with
+    consumer groups agency.NAME.*; it sends commands only to the services named by --commands
+    (re-adding without it takes a grant back) and reads their answers on its own replies topic
+    of each, ocop.SERVICE.replies.NAME.v1 (created here; its machine client's tokens carry the
+    claim ocop_agency=NAME). Prints its settings."""
     from ocop_runtime.kafka_security import KafkaSecurityError, add_agency
 
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,40}", name):
+    if not topics.AGENCY_NAME.fullmatch(name):
         raise fail(f"agency name {name!r}: use 2-41 lower-case letters, digits or '-'", 2)
     granted = [c.strip() for c in commands.split(",") if c.strip()]
     unknown = sorted(set(granted) - set(topics.COMMAND_SERVICES))
@@ -42,7 +53,17 @@ def agency_add(
         )
     secret = password or secrets.token_urlsafe(24)
     try:
-        principal = run(add_agency(bootstrap, name, secret, commands=granted), bootstrap)
+        principal = run(
+            add_agency(
+                bootstrap,
+                name,
+                secret,
+                commands=granted,
+                partitions=partitions,
+                replication_factor=replication_factor,
+            ),
+            bootstrap,
+        )
     except KafkaSecurityError as exc:
         raise fail(str(exc)) from exc
     typer.echo(
@@ -55,6 +76,8 @@ def agency_add(
                 f"sasl.password={secret}",
                 f"group.id.prefix=agency.{name}.",
                 "topics.read=" + ",".join(topics.EVENT_TOPICS),
+                "topics.replies="
+                + ",".join(topics.agency_replies(s, name) for s in sorted(set(granted))),
                 "topics.write=" + ",".join(topics.commands(s) for s in sorted(set(granted))),
             ]
         )

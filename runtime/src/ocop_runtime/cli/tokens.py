@@ -6,6 +6,7 @@ from uuid import UUID
 
 import typer
 
+from ocop_contracts import topics
 from ocop_runtime.auth import Role
 from ocop_runtime.cli.common import dev_idp_dir, fail
 from ocop_runtime.devidp import ensure_key, issue_token
@@ -16,6 +17,12 @@ def token_command(
     unit: list[str] = typer.Option([], "--unit", help="A unit code the person works for."),
     producer: str | None = typer.Option(None, "--producer", help="Producer id (producer role)."),
     subject: str | None = typer.Option(None, "--subject", help="Default: a random dev id."),
+    agency: str | None = typer.Option(
+        None,
+        "--agency",
+        help="The agency whose machine client this is (claim ocop_agency; its Kafka name as in "
+        "`ocop agency add NAME`): replies to its commands go to its own replies topics.",
+    ),
     ttl: int = typer.Option(3600, "--ttl", min=60, max=86400, help="Seconds."),
 ) -> None:
     """Print an access token signed with the development key (``make up`` creates it)."""
@@ -27,6 +34,8 @@ def token_command(
         producer_id = UUID(producer) if producer else None
     except ValueError as exc:
         raise fail(f"--producer {producer!r} is not a UUID", 2) from exc
+    if agency is not None and not topics.AGENCY_NAME.fullmatch(agency):
+        raise fail(f"--agency {agency!r}: use 2-41 lower-case letters, digits or '-'", 2)
     directory = dev_idp_dir()
     ensure_key(directory)
     typer.echo(
@@ -36,6 +45,7 @@ def token_command(
             units=unit,
             producer_id=producer_id,
             subject=subject,
+            agency=agency,
             ttl_seconds=ttl,
         )
     )

@@ -1,5 +1,7 @@
 """The one place evaluation's contract events are built: entries, results and certificates ->
-``ocop_contracts.events.evaluation`` (numbers and times come from the records)."""
+``ocop_contracts.events.evaluation`` (numbers and times come from the records). Free text
+(reasons, integrity flags) leaves with phone numbers, national ids and e-mail addresses masked
+(:func:`ocop_runtime.personal.mask_personal_data`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from uuid import UUID
 from ocop_contracts import Event
 from ocop_contracts.events import evaluation as contract
 from ocop_evaluation import domain
+from ocop_runtime.personal import mask_all
 
 # ---------------------------------------------------------------- certificates
 
@@ -95,7 +98,7 @@ def application_returned(entry: domain.Entry, reasons: list[str], at: datetime) 
     return contract.ApplicationReturned(
         application_id=entry.application_id,
         product_id=entry.product_id,
-        reasons=reasons,
+        reasons=mask_all(reasons),
         returned_at=at,
     )
 
@@ -124,8 +127,8 @@ def product_scored(
         forwarded_to=contract.Level(outcome.to_level.value) if outcome.to_level else None,
         rulebook=result.rulebook.id,
         rulebook_version=result.rulebook.version,
-        flags=[f"{f.kind.value}: {f.detail}" for f in flags],
-        reasons=list(result.reasons),
+        flags=mask_all([f"{f.kind.value}: {f.detail}" for f in flags]),
+        reasons=mask_all(list(result.reasons)),
         scored_at=at,
     )
 
@@ -157,6 +160,6 @@ def product_not_recognised(
         application_id=entry.application_id,
         product_id=entry.product_id,
         score=float(result.score),
-        reasons=[outcome.reason, *result.reasons],
+        reasons=mask_all([outcome.reason, *result.reasons]),
         decided_at=at,
     )

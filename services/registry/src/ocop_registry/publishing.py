@@ -1,7 +1,9 @@
 """Domain events -> public contracts. The one place where personal data is left out.
 
 A household business's registered name is a person's name, and its registration number
-points at one family, so neither leaves this schema; contact persons never do.
+points at one family, so neither leaves this schema; contact persons never do. Free text
+(reasons, names of products, producers and files) leaves with phone numbers, national ids and
+e-mail addresses masked (:func:`ocop_runtime.personal.mask_personal_data`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from ocop_contracts.events import registry as contract
 from ocop_registry.domain import applications, producers, products
 from ocop_registry.domain.producers import Producer
 from ocop_registry.domain.products import Product
+from ocop_runtime.personal import mask_personal_data as masked
 
 DomainEvent = producers.DomainEvent | products.DomainEvent | applications.DomainEvent
 
@@ -22,7 +25,7 @@ def masked_url(sha256: str) -> str:
 
 
 def public_name(producer: Producer) -> str | None:
-    return None if producer.is_household else producer.name
+    return None if producer.is_household else masked(producer.name)
 
 
 def public_registration(producer: Producer) -> str | None:
@@ -39,7 +42,7 @@ def _product_state(p: Product, producer: Producer, base_url: str) -> dict[str, o
         "producer_id": p.producer_id,
         "producer_legal_form": contract.LegalForm(producer.legal_form.value),
         "producer_name": public_name(producer),
-        "name": p.name,
+        "name": masked(p.name),
         "public_code": p.public_code,
         "lookup_url": lookup_url(base_url, p),
         "classification": p.classification,
@@ -78,7 +81,7 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
         case producers.ProducerDeregistered(producer=p):
             return contract.ProducerDeregistered(
                 producer_id=p.id,
-                reason=p.deregistration_reason or "",
+                reason=masked(p.deregistration_reason or ""),
                 deregistered_at=p.deregistered_at or p.updated_at,
             )
         case products.ProductRegistered(product=p, producer=producer):
@@ -96,7 +99,7 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
                 product_id=p.id,
                 producer_id=p.producer_id,
                 public_code=p.public_code,
-                reason=p.deregistration_reason or "",
+                reason=masked(p.deregistration_reason or ""),
                 deregistered_at=p.deregistered_at or p.updated_at,
             )
         case applications.ApplicationSubmitted(application=a, product=p, producer=producer):
@@ -108,7 +111,7 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
                 producer_id=producer.id,
                 producer_legal_form=contract.LegalForm(producer.legal_form.value),
                 producer_name=public_name(producer),
-                product_name=p.name,
+                product_name=masked(p.name),
                 public_code=p.public_code,
                 kind=contract.ApplicationKind(a.kind.value),
                 regime=a.regime.value,
@@ -125,7 +128,7 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
                         document_type=d.document_type.value,
                         # A household's file names, and the storage URLs that hold them, may
                         # carry a person's name: the file travels by its hash instead.
-                        name=d.document_type.value if producer.is_household else d.name,
+                        name=d.document_type.value if producer.is_household else masked(d.name),
                         media_type=d.media_type,
                         size_bytes=d.size_bytes,
                         sha256=d.sha256,
@@ -141,7 +144,7 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
             return contract.ApplicationWithdrawn(
                 application_id=a.id,
                 product_id=a.product_id,
-                reason=reason,
+                reason=masked(reason),
                 withdrawn_at=a.updated_at,
             )
     raise TypeError(f"no contract for {type(event).__name__}")
