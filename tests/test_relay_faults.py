@@ -306,12 +306,20 @@ async def test_broker_stopped_with_batches_in_flight_then_started_publishes_ever
             )
             await broker("stop")
             try:
-                # Longer than the producer's request timeout (10 s): batches queued while the
-                # broker is away expire, the failure that left the old relay stuck.
-                await asyncio.sleep(12)
+                # Down until batches queued while the broker is away have failed (the send
+                # timeout, 5 s): the failure that left the old relay stuck.
+                async def failed() -> bool:
+                    return await registry.metric("ocop_outbox_relay_failures_total") > 0
+
+                await wait_until(failed, timeout_seconds=60, what="a failed send")
             finally:
                 await broker("start")
-            await asyncio.sleep(2)
+            restarted_at = len(staged.rows)
+
+            async def written_after_restart() -> bool:
+                return len(staged.rows) >= restarted_at + 50
+
+            await wait_until(written_after_restart, what="rows staged after the restart")
         finally:
             await writer.stop()
         total = len(staged.rows)
@@ -482,7 +490,11 @@ async def test_two_relays_on_one_schema_publish_one_at_a_time_and_lose_nothing(
 
             await wait_until(taken_over, what="the standby relay to take the lock")
             before = await standby.metric(*published)
-            await asyncio.sleep(1)
+
+            async def survivor_publishing() -> bool:
+                return await standby.metric(*published) > before
+
+            await wait_until(survivor_publishing, what="the survivor to publish")
         finally:
             await writer.stop()
         total = len(staged.rows)
