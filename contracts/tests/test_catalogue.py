@@ -78,7 +78,7 @@ def test_every_topic_name_follows_the_naming_scheme() -> None:
 def test_all_topics_holds_the_event_topics_commands_replies_and_dead_letters_once() -> None:
     every = topics.all_topics()
 
-    assert len(topics.EVENT_TOPICS) == 9
+    assert len(topics.EVENT_TOPICS) == 10
     expected = {
         *topics.EVENT_TOPICS,
         *(topics.commands(s) for s in topics.COMMAND_SERVICES),
@@ -87,7 +87,7 @@ def test_all_topics_holds_the_event_topics_commands_replies_and_dead_letters_onc
     }
     assert set(every) == expected
     assert len(every) == len(set(every)), "a topic is listed twice"
-    assert len(every) == 9 + 2 * len(topics.COMMAND_SERVICES) + len(topics.CONSUMER_SERVICES)
+    assert len(every) == 10 + 2 * len(topics.COMMAND_SERVICES) + len(topics.CONSUMER_SERVICES)
 
 
 def test_all_topics_includes_each_services_commands_and_dead_letter_topic() -> None:

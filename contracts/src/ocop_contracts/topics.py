@@ -20,6 +20,9 @@ TRADE_PROMOTIONS: Final = "ocop.trade.promotions.v1"
 TRADE_LISTINGS: Final = "ocop.trade.listings.v1"
 INSPECTION_CAMPAIGNS: Final = "ocop.inspection.campaigns.v1"
 INSPECTION_FINDINGS: Final = "ocop.inspection.findings.v1"
+# The programme's statistics, one snapshot per statistic and dimension (the record key);
+# log-compacted, so a dashboard reading it from the start gets the latest of each.
+INSIGHTS_STATISTICS: Final = "ocop.insights.statistics.v1"
 
 EVENT_TOPICS: Final = (
     REGISTRY_PRODUCERS,
@@ -31,7 +34,10 @@ EVENT_TOPICS: Final = (
     TRADE_LISTINGS,
     INSPECTION_CAMPAIGNS,
     INSPECTION_FINDINGS,
+    INSIGHTS_STATISTICS,
 )
+# Topics whose older records of a key are compacted away (only the latest per key is kept).
+COMPACTED_TOPICS: Final = (INSIGHTS_STATISTICS,)
 
 # Services that accept commands from other agencies' systems over Kafka.
 COMMAND_SERVICES: Final = ("registry", "evaluation", "trade", "inspection")
@@ -99,7 +105,7 @@ SUBSCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {
         EVALUATION_CERTIFICATES,
         "ocop.inspection.commands.v1",
     ),
-    "insights": EVENT_TOPICS,
+    "insights": tuple(t for t in EVENT_TOPICS if t != INSIGHTS_STATISTICS),
 }
 
 

@@ -9,6 +9,13 @@ from ocop_contracts.commands.evaluation import (
     RecordDecision,
     SubmitScoreSheet,
 )
+from ocop_contracts.commands.inspection import (
+    FindingInput,
+    InspectionCommandAccepted,
+    InspectionCommandRejected,
+    RecordFindings,
+    RecordVisit,
+)
 from ocop_contracts.commands.registry import (
     RegisterProducer,
     RegisterProduct,
@@ -16,17 +23,32 @@ from ocop_contracts.commands.registry import (
     RegistryCommandRejected,
     SubmitApplication,
 )
+from ocop_contracts.commands.trade import (
+    ApplyToPromotion,
+    RecordOutcome,
+    TradeCommandAccepted,
+    TradeCommandRejected,
+)
 
 __all__ = [
+    "ApplyToPromotion",
     "CloseRound",
     "EvaluationCommandAccepted",
     "EvaluationCommandRejected",
+    "FindingInput",
+    "InspectionCommandAccepted",
+    "InspectionCommandRejected",
     "OpenRound",
     "RecordDecision",
+    "RecordFindings",
+    "RecordOutcome",
+    "RecordVisit",
     "RegisterProducer",
     "RegisterProduct",
     "RegistryCommandAccepted",
     "RegistryCommandRejected",
     "SubmitApplication",
     "SubmitScoreSheet",
+    "TradeCommandAccepted",
+    "TradeCommandRejected",
 ]

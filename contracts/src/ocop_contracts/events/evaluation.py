@@ -213,11 +213,27 @@ class CertificateRevoked(
     name="CertificateRevoked",
     key="product_id",
 ):
-    """The issuing committee revoked the certificate from ``revoked_on``."""
+    """The issuing committee revoked the certificate from ``revoked_on``: on inspection's
+    recommendation, on its own motion, or because a re-evaluation failed (``application_id``
+    names it)."""
 
     certificate_id: UUID
     product_id: UUID
-    grounds: list[RevocationGround] = Field(min_length=1)
+    grounds: list[RevocationGround] = Field(
+        min_length=1,
+        description="The grounds in v1's list; a ground added later appears here as the v1 "
+        "ground it falls under (see ground_codes).",
+    )
     decision_number: str
     decision_date: date
     revoked_on: date
+    ground_codes: list[str] = Field(
+        default_factory=list,
+        description="Every ground as evaluation records it, including those added after v1: "
+        "no_quality_records (no quality or traceability records; under v1 "
+        "failed_mandatory_criteria), failed_reevaluation (a re-evaluation below 3★ on points; "
+        "under v1 quality_mismatch). Empty from publishers that predate it: read grounds.",
+    )
+    application_id: UUID | None = Field(
+        default=None, description="The re-evaluation whose failure ended the certificate."
+    )

@@ -224,3 +224,27 @@ class ApplicationWithdrawn(
     product_id: UUID
     reason: str
     withdrawn_at: datetime
+
+
+class CommuneAssessed(
+    Event,
+    service="registry",
+    topic=REGISTRY_APPLICATIONS,
+    name="CommuneAssessed",
+    key="application_id",
+):
+    """Under 1489/QĐ-TTg the commune pre-assessed a submitted dossier: its points on the
+    local-content criteria, its report (by hash; the file is in the dossier) and its request to
+    the city to evaluate the product, or, without a request, the dossier returned to the
+    producer with the commune's reasons."""
+
+    application_id: UUID
+    product_id: UUID
+    request_to_city: bool
+    local_points: dict[str, float] = Field(
+        description="Points per local-content criterion: A1.1 raw materials, A1.2 local labour, "
+        "A2.1 origin of the idea, B2.3 local identity."
+    )
+    report_sha256: str
+    reasons: list[str] = Field(default_factory=list)
+    assessed_at: datetime
