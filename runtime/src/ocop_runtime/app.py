@@ -29,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ocop_contracts import Event, topics
 from ocop_runtime.audit import audit_router
 from ocop_runtime.auth import RateLimiter, RateLimitMiddleware, TokenVerifier
+from ocop_runtime.batching import BatchConsumer, BatchRoutes
 from ocop_runtime.consumer import EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
 from ocop_runtime.devidp import ensure_key, idp_dir, jwks_url
@@ -37,7 +38,7 @@ from ocop_runtime.kafka import TopicNames, ensure_topics
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import Housekeeper, OutboxRelay, kafka_producer, outbox_stats
 from ocop_runtime.settings import ServiceSettings
-from ocop_runtime.telemetry import Metrics, configure_tracing, instrument_http
+from ocop_runtime.telemetry import HTTP_TELEMETRY, Metrics, configure_tracing, instrument_http
 
 log = logging.getLogger("ocop.app")
 
@@ -62,6 +63,8 @@ class ServiceSpec:
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     # Routes that take large bodies (uploads) from callers whose token verified.
     upload_paths: Sequence[str] = ()
+    # Events applied in batches (read models): ocop_runtime.batching, beside ``routes``.
+    batches: BatchRoutes | None = None
 
 
 @dataclass
@@ -76,6 +79,13 @@ class ServiceContext:
     broker: KafkaBroker
     relay: OutboxRelay
     consumer: EventConsumer
+    batch_consumer: BatchConsumer | None = None
+
+    @property
+    def subscribed(self) -> list[str]:
+        """The catalogue names of every topic the service consumes."""
+        batched = self.batch_consumer.routes.topics if self.batch_consumer else []
+        return sorted({*self.consumer.routes.topics, *batched})
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -84,8 +94,18 @@ def get_context(request: Request) -> ServiceContext:
     return ctx
 
 
+async def _get_context(request: Request) -> ServiceContext:
+    """:func:`get_context` as FastAPI resolves it (``dependency_overrides``): a plain ``def``
+    dependency runs in a worker thread, a hop that costs more than the lookup itself."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
 def build_broker(
-    settings: ServiceSettings, spec: ServiceSpec, consumer: EventConsumer
+    settings: ServiceSettings,
+    spec: ServiceSpec,
+    consumer: EventConsumer,
+    batch_consumer: BatchConsumer | None = None,
 ) -> KafkaBroker:
     auth = settings.kafka_auth()
     security: BaseSecurity | None = None
@@ -104,6 +124,10 @@ def build_broker(
         description=spec.description,
     )
     broker.include_router(consumer.router(settings.consumer_group, description=spec.description))
+    if batch_consumer is not None:
+        broker.include_router(
+            batch_consumer.router(settings.consumer_group, description=spec.description)
+        )
     # Declared for the AsyncAPI document only: the outbox relay is the one that publishes.
     names = TopicNames(settings.topic_prefix)
     for event_type in spec.publishes:
@@ -166,6 +190,8 @@ def create_service_app(
             wanted = list(topics.written_by(spec.name))
             if settings.topic_prefix:
                 wanted += [t for t in spec.routes.topics if t not in wanted]
+                if spec.batches is not None:
+                    wanted += [t for t in spec.batches.topics if t not in wanted]
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
                 [names.physical(t) for t in wanted],
@@ -224,11 +250,27 @@ def create_service_app(
                 pause_after_commit_seconds=settings.consumer_test_pause_after_commit_seconds,
                 names=names,
             )
-            broker = build_broker(settings, spec, consumer)
+            batch_consumer = (
+                BatchConsumer(
+                    spec.batches,
+                    consumer=spec.name,
+                    pool=pool,
+                    producer=producer,
+                    dlq_topic=topics.dlq(spec.name),
+                    metrics=metrics,
+                    max_attempts=settings.handler_max_attempts,
+                    backoff_seconds=settings.handler_backoff_seconds,
+                    backoff_max_seconds=settings.handler_backoff_max_seconds,
+                    names=names,
+                )
+                if spec.batches is not None
+                else None
+            )
+            broker = build_broker(settings, spec, consumer, batch_consumer)
             await broker.start()
             stack.push_async_callback(broker.stop)
             app.state.ctx = ServiceContext(
-                settings, spec, metrics, pool, producer, broker, relay, consumer
+                settings, spec, metrics, pool, producer, broker, relay, consumer, batch_consumer
             )
             for work in spec.background:
                 task = asyncio.create_task(work(app.state.ctx), name=f"{spec.name} background")
@@ -241,9 +283,14 @@ def create_service_app(
             yield
 
     app = FastAPI(
-        title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan
+        title=spec.title,
+        description=spec.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        telemetry=HTTP_TELEMETRY,
     )
     app.state.token_verifier = token_verifier or token_verifier_for(settings)
+    app.dependency_overrides[get_context] = _get_context
     app.add_middleware(
         InputGuard,
         max_body_bytes=settings.max_body_bytes,
@@ -329,8 +376,7 @@ def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
             "service": spec.name,
             "consumer_group": ctx.settings.consumer_group,
             "subscribed_topics": [
-                TopicNames(ctx.settings.topic_prefix).physical(t)
-                for t in ctx.consumer.routes.topics
+                TopicNames(ctx.settings.topic_prefix).physical(t) for t in ctx.subscribed
             ],
             "outbox_backlog": outbox.backlog,
             "outbox_backlog_exact": outbox.backlog_exact,
@@ -343,7 +389,13 @@ def _shared_router(spec: ServiceSpec, metrics: Metrics) -> APIRouter:
     @router.get("/asyncapi.json", summary="AsyncAPI 3 document of this service's topics")
     async def asyncapi(request: Request) -> dict[str, Any]:
         ctx: ServiceContext = request.app.state.ctx
-        return asyncapi_document(ctx.broker, spec)
+        # Generated from the catalogues: payloads of what it consumes too (commands), the
+        # CloudEvents headers, Kafka bindings, servers and security, replies.
+        from ocop_runtime.asyncapi import for_service
+
+        return for_service(
+            ctx.settings, spec.name, spec.description, ctx.subscribed, spec.publishes
+        )
 
     return router
 

@@ -53,6 +53,9 @@ class Actor:
         )
 
 
+_tracer = trace.get_tracer("ocop.db")
+
+
 def _trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
@@ -178,6 +181,74 @@ async def audited(
             actor,
             name,
             aggregate_id=outcome.aggregate_id,
+            outcome="refused",
+            detail=f"{refused.field}: {refused.reason}",
+        )
+        raise http_problem(refused) from exc
+
+
+# The audit row's columns, in the order of :func:`audit_values`: for a use case that writes its
+# audit row in the same statement as its effect (see :func:`audited_statement`).
+AUDIT_COLUMNS = (
+    "subject, roles, units, command, aggregate_id, origin, channel, trace_id, outcome, detail"
+)
+
+
+def audit_values(
+    actor: Actor,
+    command: str,
+    *,
+    aggregate_id: Any = None,
+    outcome: str = "accepted",
+    detail: str | None = None,
+) -> tuple[Any, ...]:
+    """The values of one audit row (the columns of :data:`AUDIT_COLUMNS`), as :func:`record`
+    writes them."""
+    return (
+        actor.subject,
+        list(actor.roles),
+        list(actor.units),
+        command,
+        str(aggregate_id) if aggregate_id is not None else None,
+        actor.origin,
+        actor.channel,
+        _trace_id(),
+        outcome,
+        detail,
+    )
+
+
+@contextlib.asynccontextmanager
+async def audited_statement(
+    pool: asyncpg.Pool,
+    name: str,
+    who: Principal,
+    aggregate_id: object = None,
+) -> AsyncIterator[tuple[asyncpg.Connection, tuple[Any, ...]]]:
+    """A use case whose writes fit one statement: it reads on the connection given (no
+    transaction is open), then writes its effect and its audit row (the values given, the
+    columns of :data:`AUDIT_COLUMNS`) in one statement, which is atomic by itself and must
+    re-check in SQL what its reads decided on. Two round trips instead of the four more that
+    ``BEGIN``, a separate audit ``INSERT`` and ``COMMIT`` cost. Refusals are audited and
+    answered as in :func:`audited`."""
+    actor = Actor.of(who)
+    try:
+        with _tracer.start_as_current_span(
+            f"db {name}", kind=trace.SpanKind.CLIENT, attributes={"db.system": "postgresql"}
+        ):
+            async with pool.acquire() as conn:
+                yield conn, audit_values(actor, name, aggregate_id=aggregate_id)
+    except HTTPException:
+        raise
+    except Exception as exc:
+        refused = refusal_of(exc)
+        if refused is None:
+            raise
+        await record(
+            pool,
+            actor,
+            name,
+            aggregate_id=aggregate_id,
             outcome="refused",
             detail=f"{refused.field}: {refused.reason}",
         )

@@ -195,20 +195,27 @@ class TokenVerifier:
         return claims
 
     async def verify(self, token: str, client: str | None = None) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            # A token seen before: no header to decode, no signature to check (the rate
+            # limiter and the route both ask, for every request).
+            keys, kid = self._jwks(), known[2]
+            if keys.stale(kid):
+                await keys.refresh(kid)
+            if known[1] > time.time() and keys.holds(kid):
+                return known[0] if client is None else replace(known[0], client=client)
+            self._verified.pop(token, None)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
         kid = str(header.get("kid", ""))
         await self._jwks().refresh(kid)
-        known = self._verified.get(token)
-        if known is not None:
-            if known[1] > time.time() and self._jwks().holds(known[2]):
-                return replace(known[0], client=client)
-            del self._verified[token]
         claims = self._decode(token, header)
-        principal = principal_from(claims, client)
+        principal = principal_from(claims)
         self._remember(token, principal, float(claims["exp"]), kid)
+        if client is not None:
+            principal = replace(principal, client=client)
         return principal
 
     def _remember(self, token: str, principal: Principal, expires: float, kid: str) -> None:

@@ -134,6 +134,56 @@ class _DeadLettered(Exception):
     pass
 
 
+class RecordRejected(Exception):
+    """A record that can never be applied (not an ocop CloudEvent, unknown type, wrong topic,
+    invalid value): it goes to the dead-letter topic with :attr:`reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_record(
+    record: Any,
+    headers: list[tuple[str, bytes]],
+    names: TopicNames,
+    handled: Callable[[str], object | None],
+) -> tuple[Event, Delivery] | None:
+    """Read one record into its contract event and where it came from; None for a known type
+    that ``handled`` (a ``ce_type`` lookup) does not handle. Raises :class:`RecordRejected`
+    with the reason for anything a consumer must dead-letter. Shared by the per-record
+    consumer and :mod:`ocop_runtime.batching`, so both classify a record the same way."""
+    try:
+        envelope = Envelope.from_headers(headers)
+        event_type = event_class(envelope.type)
+        if names.logical(record.topic) != event_type.TOPIC:
+            raise _DeadLettered(f"event type {envelope.type} does not belong on {record.topic}")
+        if handled(envelope.type) is None:
+            return None
+        event = event_type.model_validate_json(record.value or b"")
+    except (EnvelopeError, UnknownEventType, _DeadLettered) as exc:
+        raise RecordRejected(str(exc)) from exc
+    except ValidationError as exc:
+        raise RecordRejected(
+            f"invalid {envelope.type}: "
+            + "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
+                for err in exc.errors()
+            )
+        ) from exc
+    except Exception as exc:
+        # Whatever else a record's bytes can provoke while being read is still its fault.
+        raise RecordRejected(f"unreadable record ({type(exc).__name__}: {exc})") from exc
+    delivery = Delivery(
+        envelope,
+        names.logical(record.topic),
+        record.partition,
+        record.offset,
+        headers=tuple(headers),
+    )
+    return event, delivery
+
+
 async def keep_raw_headers(
     record: Any, original: Callable[[Any], Awaitable[KafkaMessage]]
 ) -> KafkaMessage:
@@ -261,37 +311,16 @@ class EventConsumer:
         """Apply one record; return the outcome. Raises only for infrastructure failures."""
         headers = list(record.headers or [])
         try:
-            envelope = Envelope.from_headers(headers)
-            event_type = event_class(envelope.type)
-            if self._names.logical(record.topic) != event_type.TOPIC:
-                raise _DeadLettered(f"event type {envelope.type} does not belong on {record.topic}")
-            handler = self.routes.handler_for(envelope.type)
-            if handler is None:
-                return "ignored"
-            event = event_type.model_validate_json(record.value or b"")
-        except (EnvelopeError, UnknownEventType, _DeadLettered) as exc:
-            await self.dead_letter(record, headers, str(exc), attempts=0)
+            read = read_record(record, headers, self._names, self.routes.handler_for)
+        except RecordRejected as exc:
+            await self.dead_letter(record, headers, exc.reason, attempts=0)
             return "dead_lettered"
-        except ValidationError as exc:
-            reason = f"invalid {envelope.type}: " + "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            await self.dead_letter(record, headers, reason, attempts=0)
-            return "dead_lettered"
-        except Exception as exc:
-            # Whatever else a record's bytes can provoke while being read is still its fault.
-            reason = f"unreadable record ({type(exc).__name__}: {exc})"
-            await self.dead_letter(record, headers, reason, attempts=0)
-            return "dead_lettered"
-
-        delivery = Delivery(
-            envelope,
-            self._names.logical(record.topic),
-            record.partition,
-            record.offset,
-            headers=tuple(headers),
-        )
+        if read is None:
+            return "ignored"
+        event, delivery = read
+        envelope = delivery.envelope
+        handler = self.routes.handler_for(envelope.type)
+        assert handler is not None  # read_record returns only handled types
         with _tracer.start_as_current_span(
             f"consume {record.topic}",
             context=context_from(envelope.traceparent, envelope.tracestate),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,26 @@ import asyncpg
 from opentelemetry import trace
 
 _tracer = trace.get_tracer("ocop.db")
+# Connections that took session state the pool must undo when they come back (a LISTEN, a
+# session advisory lock): see :func:`keeps_session_state`.
+_stateful: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
+
+
+def keeps_session_state(conn: asyncpg.Connection) -> None:
+    """Mark a pooled connection that LISTENs or holds a session advisory lock: on its release
+    the pool runs the full reset (``UNLISTEN *``, ``pg_advisory_unlock_all()``, ``RESET ALL``).
+    Any other connection comes back with only its transaction rolled back, if one was left open,
+    which saves a round trip on every release (every request, every record consumed)."""
+    _stateful.add(getattr(conn, "_con", None) or conn)  # the pool's proxy or the connection
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    # asyncpg has already rolled back an open transaction and dropped client-side listeners.
+    if conn in _stateful:
+        _stateful.discard(conn)
+        query = conn.get_reset_query()
+        if query:
+            await conn.execute(query)
 
 
 async def create_pool(
@@ -20,6 +41,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"ocop-{schema}"},
+        reset=_reset,
     )
     assert pool is not None
     return pool

@@ -16,6 +16,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
+from ocop_contracts import topics
+
 log = logging.getLogger("ocop.kafka")
 
 DEV_ADMIN_PASSWORD = "ocop-dev-kafka-admin"
@@ -102,6 +104,8 @@ def topic_config(name: str) -> dict[str, str]:
     ``kafka_security setup``)."""
     if name.endswith(_SHORT_LIVED):
         return {"retention.ms": str(SHORT_RETENTION_MS)}
+    if name.endswith(topics.COMPACTED_TOPICS):
+        return {"cleanup.policy": "compact"}
     return {}
 
 

@@ -111,7 +111,12 @@ def _groups(principal: str, prefix: str, *, literal: str | None = None) -> list[
 
 def service_bindings(service: str) -> list[Binding]:
     writes = topics.written_by(service)
-    reads = topics.SUBSCRIPTIONS.get(service, ())
+    # A service may read back the compacted topics it writes (insights' live dashboards follow
+    # the statistics topic).
+    reads = (
+        *topics.SUBSCRIPTIONS.get(service, ()),
+        *(t for t in topics.COMPACTED_TOPICS if t in writes),
+    )
     # Every agency's replies topic of the service (the operator creates them).
     answers = (
         [

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import asyncpg
 
+from ocop_runtime.db import keeps_session_state
+
 _NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
 
 
@@ -116,6 +118,7 @@ async def migrate(
     (:func:`grant_runtime`)."""
     wanted = runtime_migrations() + load_directory(service_dir)
     lock = await conn.fetchval("SELECT hashtext($1)::bigint", f"ocop.migrate.{schema}")
+    keeps_session_state(conn)  # a pooled connection drops the lock on release, whatever happens
     await conn.execute("SELECT pg_advisory_lock($1)", lock)
     try:
         # Inside the lock: two replicas starting on a fresh database must not both create it.

@@ -5,7 +5,9 @@ them with the relay's own idempotent producer without awaiting each record, wait
 send timeout) for the acknowledgements, then stamps the acknowledged rows in one statement; no
 transaction is open while it waits on the broker. Every statement runs on the connection that
 holds the relay's session advisory lock (and LISTENs), so a relay whose connection died cannot
-stamp, and takes the lock again (or stands by) before its next pass.
+stamp, and takes the lock again (or stands by) before its next pass. Each record carries its
+row's stored ``traceparent``; the pass opens one producer span for its batch
+(:mod:`ocop_runtime.outbox_records`).
 """
 
 from __future__ import annotations
@@ -26,15 +28,14 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
     UnknownTopicOrPartitionError,
 )
-from opentelemetry import trace
 
-from ocop_contracts import Envelope
+from ocop_runtime.db import keeps_session_state
 from ocop_runtime.kafka import TopicNames
+from ocop_runtime.outbox_records import batch_span, record_headers
 from ocop_runtime.outbox_state import blames_the_record, connection_gone, describe, outbox_stats
-from ocop_runtime.telemetry import Metrics, context_from, current_trace_headers
+from ocop_runtime.telemetry import Metrics
 
 log = logging.getLogger("ocop.outbox")
-_tracer = trace.get_tracer("ocop.outbox")
 
 
 class RelaySendTimeout(Exception):
@@ -252,6 +253,7 @@ class OutboxRelay:
             conn = None
         if conn is None:
             conn = await self._pool.acquire(timeout=self._db_timeout)
+            keeps_session_state(conn)  # its LISTEN and lock go when it returns to the pool
             try:
                 await conn.add_listener(self._channel, self._on_notify)
             except BaseException:
@@ -326,7 +328,9 @@ class OutboxRelay:
         self._more = len(rows) >= self._batch_size
         if not rows:
             return 0
-        outcome = await self._send_batch(rows)
+        with batch_span(rows) as span:
+            outcome = await self._send_batch(rows)
+            span.set_attribute("ocop.outbox.acked", len(outcome.acked))
         acked = [row["id"] for row in outcome.acked]
         if acked:
             if self._test_pause:
@@ -454,34 +458,13 @@ class OutboxRelay:
         return describe(exc) if blames_the_record(exc) else None
 
     async def _send(self, producer: AIOKafkaProducer, row: asyncpg.Record) -> asyncio.Future[Any]:
-        parent = context_from(row["traceparent"], row["tracestate"])
-        with _tracer.start_as_current_span(
-            f"publish {row['topic']}",
-            context=parent,
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": row["topic"],
-                "messaging.message.id": str(row["event_id"]),
-            },
-        ):
-            traceparent, tracestate = current_trace_headers()
-            envelope = Envelope(
-                id=str(row["event_id"]),
-                type=row["ce_type"],
-                source=row["ce_source"],
-                time=row["ce_time"],
-                subject=row["key"],
-                traceparent=traceparent,
-                tracestate=tracestate,
-            )
-            future: asyncio.Future[Any] = await producer.send(
-                self._names.physical(row["topic"]),
-                value=row["payload"].encode(),
-                key=row["key"].encode(),
-                headers=envelope.to_headers(),
-            )
-            return future
+        future: asyncio.Future[Any] = await producer.send(
+            self._names.physical(row["topic"]),
+            value=row["payload"].encode(),
+            key=row["key"].encode(),
+            headers=record_headers(row),
+        )
+        return future
 
     async def _mark_published(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         await conn.execute(

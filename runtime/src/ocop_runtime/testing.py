@@ -272,3 +272,42 @@ async def serving(service_app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+def record_of(
+    event: Any,
+    *,
+    names: TopicNames | None = None,
+    partition: int = 0,
+    offset: int = 0,
+    ce_id: str | None = None,
+    source: str = "/tests",
+    value: bytes | None = None,
+) -> Any:
+    """A Kafka record carrying ``event`` as a service publishes it (CloudEvents headers, JSON
+    value), for feeding consumers directly in handler tests."""
+    from aiokafka.structs import ConsumerRecord
+
+    from ocop_contracts import Envelope
+
+    body = event.to_json() if value is None else value
+    headers = Envelope(
+        id=ce_id or str(uuid4()),
+        type=event.CE_TYPE,
+        source=source,
+        time=datetime.now(UTC),
+        subject=event.key(),
+    ).to_headers()
+    return ConsumerRecord(
+        topic=(names or TopicNames()).physical(event.TOPIC),
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=event.key().encode(),
+        value=body,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=len(body),
+        headers=headers,
+    )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ocop_runtime.cli import agencies, deadletters, outbox, stack, tokens
+from ocop_runtime.cli import agencies, asyncapi, deadletters, outbox, stack, tokens
 from ocop_runtime.cli.common import (
     DEFAULT_BOOTSTRAP,
     BootstrapOption,
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 def add_runtime_commands(root: typer.Typer) -> None:
     """Add the commands every installation has: up, down, status, dlq, outbox, token,
     agency."""
-    for module in (stack, deadletters, outbox, tokens, agencies):
+    for module in (stack, deadletters, outbox, tokens, agencies, asyncapi):
         module.register(root)
 
 
