@@ -73,6 +73,13 @@ ALLOWED = {
     (S.ACCEPTED, S.RETURNED),
     (S.ACCEPTED, S.NOT_RECOGNISED),
     (S.ACCEPTED, S.CERTIFIED),
+    # Under 1489 the commune's request to the city comes between submission and the round.
+    (S.SUBMITTED, S.COMMUNE_ASSESSED),
+    (S.COMMUNE_ASSESSED, S.WITHDRAWN),
+    (S.COMMUNE_ASSESSED, S.ACCEPTED),
+    (S.COMMUNE_ASSESSED, S.RETURNED),
+    (S.COMMUNE_ASSESSED, S.NOT_RECOGNISED),
+    (S.COMMUNE_ASSESSED, S.CERTIFIED),
 }
 FINAL = (S.WITHDRAWN, S.NOT_RECOGNISED, S.CERTIFIED)
 REFUSED = sorted(set(pairs(S, S)) - ALLOWED)
@@ -515,3 +522,41 @@ def test_a_result_cannot_move_a_draft() -> None:
     app = _draft()
 
     assert apply_result(app, S.CERTIFIED, (), now=SUBMIT) is app
+
+
+AFTER_EXPIRY = datetime(2024, 7, 1, 9, 0, tzinfo=UTC)  # _certificate() ended on 2024-05-31
+
+
+def _submit_after_expiry(
+    latest: Certificate, kind: ApplicationKind = K.RE_EVALUATION
+) -> tuple[Application, list[ApplicationSubmitted | ApplicationWithdrawn]]:
+    return submit_application(
+        _draft(kind),
+        product=PRODUCT,
+        producer=PRODUCER,
+        product_set=TEA_148,
+        live=None,
+        now=AFTER_EXPIRY,
+        latest=latest,
+    )
+
+
+def test_a_re_evaluation_of_an_expired_certificate_is_submitted() -> None:
+    done, events = _submit_after_expiry(_certificate())
+
+    assert done.status is S.SUBMITTED and len(events) == 1
+
+
+def test_a_re_evaluation_of_a_revoked_certificate_is_refused() -> None:
+    revoked = _certificate(revoked_on=date(2023, 1, 5), revocation_grounds=("food_safety_breach",))
+    with pytest.raises(RuleViolation) as caught:
+        _submit_after_expiry(revoked)
+
+    assert caught.value.field == "kind" and "revoked" in caught.value.reason
+
+
+def test_an_upgrade_of_an_expired_certificate_is_refused() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        _submit_after_expiry(_certificate(), K.UPGRADE)
+
+    assert caught.value.field == "kind"

@@ -220,8 +220,8 @@ def test_a_date_that_is_not_iso_is_an_error_on_its_row(day: str) -> None:
     assert field == "registered_on"
 
 
-def test_a_date_before_the_programmes_rules_is_an_error_on_its_row() -> None:
-    field, _ = _only_error(_row(registered_on="2019-08-20"))
+def test_a_date_before_the_programme_is_an_error_on_its_row() -> None:
+    field, _ = _only_error(_row(registered_on="2018-05-06"))
 
     assert field == "registered_on"
 

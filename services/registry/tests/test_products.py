@@ -222,9 +222,9 @@ def test_a_registration_date_in_the_future_is_refused() -> None:
     assert caught.value.field == "registered_on"
 
 
-def test_a_registration_date_before_the_programmes_first_rules_is_refused() -> None:
+def test_a_registration_date_before_the_programme_is_refused() -> None:
     with pytest.raises(RuleViolation) as caught:
-        check_registered_on(date(2019, 8, 20), today=date(2025, 3, 14))
+        check_registered_on(date(2018, 5, 6), today=date(2025, 3, 14))
 
     assert caught.value.field == "registered_on"
 

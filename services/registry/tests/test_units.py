@@ -13,20 +13,27 @@ from ocop_registry.settings import RegistrySettings
 from ocop_registry.units import load_dataset
 from ocop_runtime.testing import running
 
-TRUC_BACH = UnitVersion("00004", "Trúc Bạch", date(2019, 1, 1), date(2025, 6, 30), ("00004",))
+TRUC_BACH = UnitVersion("00004", "Trúc Bạch", date(2018, 1, 1), date(2025, 6, 30), ("00004",))
 BA_DINH = UnitVersion("00004", "Ba Đình", date(2025, 7, 1), None)
 
 
-def test_shipped_data_has_30_districts_526_old_and_126_new_communes() -> None:
+def test_shipped_data_has_30_districts_579_then_526_old_and_126_new_communes() -> None:
     units, successions = load_dataset()
     districts = [u for u in units if u.level == "district"]
-    old = [u for u in units if u.level == "commune" and u.valid_to is not None]
-    new = [u for u in units if u.level == "commune" and u.valid_to is None]
-    assert (len(districts), len(old), len(new)) == (30, 526, 126)
+    communes = [u for u in units if u.level == "commune"]
+    old = [u for u in communes if u.valid_to is not None]
+    new = [u for u in communes if u.valid_to is None]
+    assert len(districts) == 30
+    assert sum(u.valid_on(date(2024, 6, 1)) for u in communes) == 579
+    assert sum(u.valid_on(date(2025, 3, 1)) for u in communes) == 526
+    assert len(new) == 126
     assert sorted({u.kind for u in districts}) == ["huyen", "quan", "thi_xa"]
     assert sum(u.kind == "phuong" for u in new) == 51
-    assert {s.new.code for s in successions} == {u.code for u in new}
-    assert {s.old.code for s in successions} == {u.code for u in old}
+    assert {s.new.code for s in successions if s.new.valid_to is None} == {u.code for u in new}
+    # Every unit that ended names where it went.
+    assert {(s.old.code, s.old.valid_from) for s in successions} == {
+        (u.code, u.valid_from) for u in old
+    }
 
 
 def test_a_reused_code_names_the_unit_valid_on_the_day() -> None:
@@ -67,7 +74,7 @@ async def test_units_are_listed_as_they_were_on_a_day_and_producers_need_a_curre
                 "/units", params={"on": "2024-06-01", "limit": 1000, "cursor": page["next_cursor"]}
             )
         ).json()
-        assert len(page["items"]) + len(rest["items"]) == 30 + 526
+        assert len(page["items"]) + len(rest["items"]) == 30 + 579
 
         ok = await registry.post(
             "/producers",

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ocop_contracts.commands import EvaluationCommandAccepted, EvaluationCommandRejected
 from ocop_contracts.events import evaluation as published
 from ocop_evaluation import api
+from ocop_evaluation.api.imports import IMPORT_PATH, imports_router
 from ocop_evaluation.handlers import build_routes
 from ocop_evaluation.scheduler import expiry_scheduler
 from ocop_evaluation.settings import EvaluationSettings
@@ -53,7 +54,9 @@ def service_spec(
             api.rounds_router,
             api.certificates_router,
             api.clock_router,
+            imports_router,
         ),
+        upload_paths=(IMPORT_PATH,),
         background=(expiry_scheduler(ev, scheduler_seconds),),
     )
 
@@ -64,6 +67,7 @@ def create_app(settings: EvaluationSettings, **options: Any) -> FastAPI:
         clock_may_move=settings.env != "production",
         deviation_margin=Decimal(str(settings.deviation_margin)),
         divergence_share=Decimal(str(settings.divergence_share)),
+        rules=settings.rule_choices(),
     )
     verifier = token_verifier_for(settings)
     app = create_service_app(

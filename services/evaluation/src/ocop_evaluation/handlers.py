@@ -18,6 +18,7 @@ from ocop_contracts.commands import evaluation as cmd
 from ocop_contracts.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
+    CommuneAssessed,
     ProducerRegistered,
     ProducerUpdated,
     ProductRegistered,
@@ -61,6 +62,7 @@ def build_routes(
     routes.on(ProductUpdated)(partial(on_product_updated, ev))
     routes.on(ApplicationSubmitted)(partial(on_application_submitted, ev))
     routes.on(ApplicationWithdrawn)(partial(on_application_withdrawn, ev))
+    routes.on(CommuneAssessed)(partial(on_commune_assessed, ev))
     routes.on(RevocationRecommended)(partial(on_revocation_recommended, ev))
     routes.on(cmd.OpenRound)(partial(on_open_round, ev, answer))
     routes.on(cmd.SubmitScoreSheet)(partial(on_submit_score_sheet, ev, answer))
@@ -106,6 +108,12 @@ async def on_application_withdrawn(
     ev: Evaluation, conn: asyncpg.Connection, event: ApplicationWithdrawn, _: Delivery
 ) -> None:
     await ev.withdraw_application(conn, event)
+
+
+async def on_commune_assessed(
+    ev: Evaluation, conn: asyncpg.Connection, event: CommuneAssessed, _: Delivery
+) -> None:
+    await ev.commune_assessed(conn, event)
 
 
 async def on_revocation_recommended(

@@ -41,12 +41,33 @@ def certificate_contract(
             return contract.CertificateRevoked(
                 certificate_id=cid,
                 product_id=pid,
-                grounds=[contract.RevocationGround(g.value) for g in r.grounds],
+                grounds=v1_grounds(r.grounds),
                 decision_number=r.decision_number,
                 decision_date=r.decision_date,
                 revoked_on=r.revoked_on,
+                ground_codes=[g.value for g in r.grounds],
+                application_id=application_id,
             )
     raise TypeError(f"no contract for {type(event).__name__}")
+
+
+# Grounds added after v1 of CertificateRevoked, and the v1 ground each falls under: a product
+# without quality or traceability records lacks the internal control and traceability item
+# that is mandatory from 3★; a re-evaluation below 3★ means the product no longer has the
+# quality it was certified for.
+_V1_GROUND = {
+    domain.RevocationGround.NO_QUALITY_RECORDS: domain.RevocationGround.FAILED_MANDATORY_CRITERIA,
+    domain.RevocationGround.FAILED_REEVALUATION: domain.RevocationGround.QUALITY_MISMATCH,
+}
+
+
+def v1_grounds(grounds: Sequence[domain.RevocationGround]) -> list[contract.RevocationGround]:
+    out: list[contract.RevocationGround] = []
+    for g in grounds:
+        v1 = contract.RevocationGround(_V1_GROUND.get(g, g).value)
+        if v1 not in out:
+            out.append(v1)
+    return out
 
 
 def _issued(
@@ -161,5 +182,17 @@ def product_not_recognised(
         product_id=entry.product_id,
         score=float(result.score),
         reasons=mask_all([outcome.reason, *result.reasons]),
+        decided_at=at,
+    )
+
+
+def decision_not_granted(entry: domain.Entry, reason: str, at: datetime) -> Event:
+    """The decision granted this scored product nothing new (an upgrade not reached, say)."""
+    score = (entry.result or {}).get("score")
+    return contract.ProductNotRecognised(
+        application_id=entry.application_id,
+        product_id=entry.product_id,
+        score=float(score) if score is not None else None,
+        reasons=mask_all([reason]),
         decided_at=at,
     )

@@ -20,6 +20,10 @@ def render() -> str:
         "criterion (the council's average must be above zero). Star bands: 5★ [90, 100],",
         "4★ [70, 90), 3★ [50, 70), 2★ [30, 50), 1★ below 30; only 3★ and above are certified.",
         "",
+        'A mark shown as "(modelled)" was chosen by the project without a source (the 4★ and',
+        "5★ minimum items of 1048 as amended by 781, the local-identity story at 3★ under 148);",
+        "so are the formats at the end. They are assumptions to verify, not law.",
+        "",
     ]
     for rulebook in domain.rulebooks():
         split = ", ".join(f"{p.value} {rulebook.split[p]}" for p in domain.Part)
@@ -62,12 +66,28 @@ def render() -> str:
             ]
             for c in sheet.criteria:
                 mandatory = f"{c.mandatory_from}★" if c.mandatory_from else ""
+                if c.modelled:
+                    mandatory += " (modelled)"
                 bonus = " (bonus)" if c.bonus else ""
                 out.append(
                     f"| {c.id} | {c.part.value} | {c.name_vi} / {c.name_en}{bonus} |"
                     f" {c.max_points} | {mandatory} |"
                 )
         out.append("")
+    out += [
+        "## Formats",
+        "",
+        "From `services/evaluation/data/formats.toml`.",
+        "",
+        "| format | applied by | pattern | example | status |",
+        "|---|---|---|---|---|",
+    ]
+    notes = []
+    for f in domain.formats():
+        status = "modelled" if f.modelled else "from the sources"
+        out.append(f"| {f.name} | {f.owner} | `{f.pattern}` | `{f.example}` | {status} |")
+        notes.append(f"- `{f.name}`: {f.note}")
+    out += ["", *notes, ""]
     return "\n".join(out)
 
 

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocop_contracts import topics
 from ocop_runtime.services import ServiceEntry
+
+if TYPE_CHECKING:
+    import typer
+
+
+def _cli(app: typer.Typer) -> None:
+    # Imported when the ``ocop`` command is built, not when the catalogue is read.
+    from ocop_evaluation.cli import register
+
+    register(app)
+
 
 SPEC = ServiceEntry(
     name="evaluation",
@@ -18,4 +31,5 @@ SPEC = ServiceEntry(
         topics.commands("evaluation"),
     ),
     roles=("city_office", "council_member"),
+    cli=_cli,
 )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
+from ocop_evaluation.domain.choices import CommuneStep, ForwardedShortOfCity, RuleChoices
+from ocop_evaluation.domain.common import Level
 from ocop_evaluation.service import SPEC
 from ocop_runtime.settings import ServiceSettings
 
@@ -29,3 +33,26 @@ class EvaluationSettings(ServiceSettings):
         le=1,
         description="Flag a criterion whose spread across members exceeds this share of its maximum.",
     )
+    # Modelling choices the sources leave open (domain/choices.py; the README's "Settings").
+    unit_conflict_levels: list[Literal["district", "city", "central"]] = Field(
+        default=["city"],
+        description="Councils at which a member from the producer's own commune or district is "
+        "flagged; a tie a member declared to the producer is flagged at every level.",
+    )
+    forwarded_short_of_city: Literal["district_star", "city_star", "not_recognised"] = Field(
+        default="district_star",
+        description="Under 148, a dossier a district forwarded that the city scores 50-69: keeps "
+        "a district 3★, gets a city 3★, or is not recognised.",
+    )
+    commune_step: Literal["with_dossier", "required"] = Field(
+        default="with_dossier",
+        description="Under 1489: the commune's pre-assessment travels in the dossier, or the "
+        "dossier waits at the commune level until the commune's request to the city arrives.",
+    )
+
+    def rule_choices(self) -> RuleChoices:
+        return RuleChoices(
+            unit_conflict_levels=frozenset(Level(v) for v in self.unit_conflict_levels),
+            forwarded_short_of_city=ForwardedShortOfCity(self.forwarded_short_of_city),
+            commune_step=CommuneStep(self.commune_step),
+        )

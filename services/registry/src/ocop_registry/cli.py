@@ -17,9 +17,9 @@ import typer
 
 from ocop_registry.service import SPEC
 from ocop_runtime.cli import CliError, TokenOption, cli_token, fail
+from ocop_runtime.cli.imports import add_import_kind
 
 IMPORT_CHUNK_ROWS = 200
-DEMO_FILE = Path(__file__).resolve().parents[2] / "data" / "demo" / "products.csv"
 
 
 @dataclass
@@ -30,6 +30,8 @@ class ImportTotals:
     unchanged: int = 0
     rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # File line of each created or unchanged product -> its public code.
+    codes: dict[int, str] = field(default_factory=dict, repr=False)
 
 
 def csv_chunks(text: str, size: int) -> list[tuple[int, str]]:
@@ -74,43 +76,65 @@ def import_csv(
                 setattr(totals, key, getattr(totals, key) + report[key])
             for error in report["errors"]:
                 totals.errors.append({**error, "row": error["row"] - 2 + first_line})
+            for result in report["results"]:
+                if result.get("public_code"):
+                    totals.codes[result["row"] - 2 + first_line] = result["public_code"]
             if on_chunk:
                 on_chunk(report["rows"])
     return totals
 
 
-def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool, token: str | None) -> None:
-    from rich.progress import Progress
+def _as_dict(totals: ImportTotals) -> dict[str, Any]:
+    out = asdict(totals)
+    del out["codes"]
+    return out
 
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"cannot read {path}: {exc}", 2) from exc
+
+
+def _send(
+    text: str, name: str, registry_url: str, dry_run: bool, as_json: bool, token: str | None
+) -> ImportTotals:
+    from rich.progress import Progress
+
     rows = max(len(text.splitlines()) - 1, 0)
     try:
         with Progress(disable=as_json) as progress:
-            task = progress.add_task(f"importing {path.name}", total=rows)
-            totals = import_csv(
+            task = progress.add_task(f"importing {name}", total=rows)
+            return import_csv(
                 text,
                 registry_url,
                 dry_run=dry_run,
-                token=cli_token(token),
+                token=token,
                 on_chunk=lambda n: progress.advance(task, n),
             )
     except (httpx.HTTPError, CliError) as exc:
         raise fail(f"import failed: {exc}") from exc
+
+
+def _summary(totals: ImportTotals, dry_run: bool) -> None:
+    typer.echo(
+        f"{totals.rows} rows: {totals.created_products} products and "
+        f"{totals.created_producers} producers created, {totals.unchanged} unchanged, "
+        f"{totals.rejected} rejected{' (dry run)' if dry_run else ''}"
+    )
+    for error in totals.errors[:20]:
+        typer.echo(f"  line {error['row']}: {error['field']}: {error['reason']}")
+    if len(totals.errors) > 20:
+        typer.echo(f"  ... and {len(totals.errors) - 20} more (--json prints all)")
+
+
+def _import(path: Path, registry_url: str, dry_run: bool, as_json: bool, token: str | None) -> None:
+    totals = _send(_read(path), path.name, registry_url, dry_run, as_json, cli_token(token))
     if as_json:
-        typer.echo(json.dumps(asdict(totals), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(_as_dict(totals), indent=2, ensure_ascii=False))
     else:
-        typer.echo(
-            f"{totals.rows} rows: {totals.created_products} products and "
-            f"{totals.created_producers} producers created, {totals.unchanged} unchanged, "
-            f"{totals.rejected} rejected{' (dry run)' if dry_run else ''}"
-        )
-        for error in totals.errors[:20]:
-            typer.echo(f"  line {error['row']}: {error['field']}: {error['reason']}")
-        if len(totals.errors) > 20:
-            typer.echo(f"  ... and {len(totals.errors) - 20} more (--json prints all)")
+        _summary(totals, dry_run)
     raise typer.Exit(1 if totals.rejected else 0)
 
 
@@ -132,16 +156,79 @@ def import_command(
 
 def seed(
     registry: str = RegistryOption,
-    path: Path | None = typer.Option(None, "--file", help="Default: the shipped demo data set."),
+    evaluation: str | None = typer.Option(
+        None, "--evaluation", help="Evaluation base URL (default: its catalogue port)."
+    ),
+    seed_value: int = typer.Option(2021, "--seed", help="The same seed gives the same data."),
+    products: int = typer.Option(600, "--products", min=1, max=20_000),
+    path: Path | None = typer.Option(
+        None, "--file", help="Your own product list instead of the scenario (no certificates)."
+    ),
+    certificates: bool = typer.Option(
+        True, "--certificates/--no-certificates", help="Load the scenario's certificates too."
+    ),
+    wait: float = typer.Option(
+        120, "--wait", help="Seconds to wait for evaluation to hold the products."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     token: str | None = TokenOption,
 ) -> None:
-    """Load the demonstration data set (600 products of Hanoi-like producers); run it again
+    """Load the demonstration scenario: producers and products of Hanoi's districts, and the
+    certificates their councils decided since 2019 (evaluation must be running); run it again
     and nothing changes."""
-    _import(path or DEMO_FILE, registry, False, as_json, token)
+    from rich.progress import Progress
+
+    from ocop_registry import demo, seeding
+    from ocop_runtime.cli import service_urls
+
+    if path is not None:
+        _import(path, registry, False, as_json, token)
+    bearer = cli_token(token)
+    scenario = demo.scenario(products, seed=seed_value)
+    totals = _send(
+        demo.to_csv([p.row for p in scenario]),
+        f"seed {seed_value}",
+        registry,
+        False,
+        as_json,
+        bearer,
+    )
+    loaded = seeding.CertificateTotals()
+    if certificates and not totals.rejected:
+        chunks = seeding.history_csv(scenario, totals.codes)
+        url = evaluation or service_urls("http://127.0.0.1")["evaluation"]
+        rows = sum(len(c.splitlines()) - 1 for c in chunks)
+        try:
+            with Progress(disable=as_json) as progress:
+                task = progress.add_task("loading certificates", total=rows)
+                loaded = seeding.load_certificates(
+                    chunks,
+                    url,
+                    token=bearer,
+                    wait_seconds=wait,
+                    on_chunk=lambda n: progress.advance(task, n),
+                )
+        except (httpx.HTTPError, CliError) as exc:
+            raise fail(f"loading certificates failed: {exc}") from exc
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {**_as_dict(totals), "certificates": asdict(loaded)}, indent=2, ensure_ascii=False
+            )
+        )
+    else:
+        _summary(totals, False)
+        typer.echo(
+            f"{loaded.rows} certificate decisions: {loaded.created} recorded, "
+            f"{loaded.unchanged} unchanged, {loaded.rejected} rejected"
+        )
+        for error in loaded.errors[:20]:
+            typer.echo(f"  {error['field']}: {error['reason']}")
+    raise typer.Exit(1 if totals.rejected or loaded.rejected else 0)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``import`` and ``seed`` to the root ``ocop`` command."""
-    app.command("import")(import_command)
+    """Add ``import products`` (also ``import`` alone) and ``seed`` to the root ``ocop``
+    command."""
+    add_import_kind(app, "products", import_command, default=True)
     app.command("seed")(seed)

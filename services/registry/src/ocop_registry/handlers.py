@@ -129,7 +129,8 @@ def build_routes(registry: Registry, verifier: TokenVerifier | None = None) -> E
             event.product_id,
             event.certificate_id,
             revoked_on=event.revoked_on,
-            grounds=tuple(g.value for g in event.grounds),
+            # ground_codes names grounds added after v1 as they are; older events have only grounds.
+            grounds=tuple(event.ground_codes or [g.value for g in event.grounds]),
         )
 
     @routes.on(cmd.RegisterProducer)

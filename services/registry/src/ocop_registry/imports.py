@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
@@ -241,6 +241,13 @@ async def import_products(
     new_producers: dict[tuple[domain.LegalForm, str], domain.Producer] = {}
     producer_events: list[DomainEvent] = []
     resolved: list[tuple[_Row, domain.Producer]] = []
+    # A producer new to the registry is registered on its earliest product's date (a list of
+    # the programme's past years registers producers with their real dates), never later
+    # than now.
+    first_day: dict[tuple[domain.LegalForm, str], date] = {}
+    for row in checked.rows:
+        key = _producer_key(row.producer)
+        first_day[key] = min(first_day.get(key, row.registered_on), row.registered_on)
     for row in checked.rows:
         key = _producer_key(row.producer)
         if key in elsewhere:
@@ -256,8 +263,9 @@ async def import_products(
             continue
         producer = existing_producers.get(key) or new_producers.get(key)
         if producer is None:
+            since = datetime.combine(first_day[key], time(), now.tzinfo)
             producer, events = domain.register_producer(
-                row.producer, producer_id=uuid4(), unit=row.unit, now=now
+                row.producer, producer_id=uuid4(), unit=row.unit, now=min(now, since)
             )
             new_producers[key] = producer
             producer_events += events

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from ocop_contracts import Event
 from ocop_contracts.events import registry as contract
-from ocop_registry.domain import applications, producers, products
+from ocop_registry.domain import applications, commune, producers, products
 from ocop_registry.domain.producers import Producer
 from ocop_registry.domain.products import Product
 from ocop_runtime.personal import mask_personal_data as masked
 
-DomainEvent = producers.DomainEvent | products.DomainEvent | applications.DomainEvent
+DomainEvent = (
+    producers.DomainEvent
+    | products.DomainEvent
+    | applications.DomainEvent
+    | commune.CommuneAssessed
+)
 
 
 def masked_url(sha256: str) -> str:
@@ -146,5 +151,16 @@ def to_contract(event: DomainEvent, *, base_url: str) -> Event:
                 product_id=a.product_id,
                 reason=masked(reason),
                 withdrawn_at=a.updated_at,
+            )
+        case commune.CommuneAssessed(application=a, assessment=c):
+            # The report travels by its hash: its name and address may carry a person's name.
+            return contract.CommuneAssessed(
+                application_id=a.id,
+                product_id=a.product_id,
+                request_to_city=c.request_to_city,
+                local_points=dict(c.local_points),
+                report_sha256=c.report.sha256,
+                reasons=[masked(r) for r in c.reasons],
+                assessed_at=c.assessed_at or a.updated_at,
             )
     raise TypeError(f"no contract for {type(event).__name__}")

@@ -1,9 +1,13 @@
 """Hanoi's administrative units as versioned data (``data/admin_units/``), pure: no I/O beyond
 reading the shipped files.
 
-Before 1 July 2025: 30 district-level units and their communes (the list of 4 January 2025,
-526 units). From 1 July 2025: 126 communes and wards, the district tier abolished. Codes were
-reused by the reorganisation, so a unit is identified by its code *and* its validity dates.
+From 2018 (the programme's first year) to 31 December 2024: 30 district-level units and 579
+communes (the statistics office's list of 3 February 2021). On 1 January 2025, 53 of them were
+merged into neighbours, 33 of which took new names (526 units, the list of 4 January 2025).
+From 1 July 2025: 126 communes and wards, the district tier abolished. Codes were reused by the
+reorganisations, so a unit is identified by its code *and* its validity dates; every unit that
+ended names its successors. ``SOURCES.md`` there says what comes from which source and what is
+modelled.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "admin_units"
 
-# The pre-2025 records carry no start date of their own; they are valid "since before the
-# programme's records", and the two-tier reorganisation took effect on 1 July 2025.
-LEGACY_FROM = date(2019, 1, 1)
+# The oldest list carries no start date of its own: its units are taken as valid from the
+# start of 2018, the programme's first year (modelled; no earlier list was read). The 2024
+# mergers took effect on 1 January 2025, the two-tier reorganisation on 1 July 2025.
+LEGACY_FROM = date(2018, 1, 1)
+MERGED = date(2025, 1, 1)
 REORGANISED = date(2025, 7, 1)
 LEGACY_TO = date(2025, 6, 30)
+BEFORE_MERGER = date(2024, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +63,54 @@ def load_dataset(directory: Path = DATA) -> tuple[list[AdminUnit], list[Successi
         AdminUnit(r["code"], LEGACY_FROM, LEGACY_TO, "district", r["kind"], r["name"])
         for r in _rows("districts_2019.csv", directory)
     ]
-    old = [
-        AdminUnit(
-            r["code"], LEGACY_FROM, LEGACY_TO, "commune", r["kind"], r["name"], r["district_code"]
+    renamed = {r["code"]: r for r in _rows("communes_renamed_2025.csv", directory)}
+    merged = _rows("communes_merged_2025.csv", directory)
+    old: list[AdminUnit] = []  # the versions valid until 30 June 2025
+    earlier: list[AdminUnit] = []  # versions that ended on 31 December 2024
+    successions: list[Succession] = []
+    for r in _rows("communes_pre2025.csv", directory):
+        code, kind, district = r["code"], r["kind"], r["district_code"]
+        if code in renamed:
+            before = AdminUnit(
+                code,
+                LEGACY_FROM,
+                BEFORE_MERGER,
+                "commune",
+                kind,
+                renamed[code]["name_until_2024"],
+                district,
+            )
+            after = AdminUnit(code, MERGED, LEGACY_TO, "commune", kind, r["name"], district)
+            earlier.append(before)
+            old.append(after)
+            successions.append(Succession(before, after))
+        else:
+            old.append(
+                AdminUnit(code, LEGACY_FROM, LEGACY_TO, "commune", kind, r["name"], district)
+            )
+    old_by_code = {u.code: u for u in old}
+    for r in merged:
+        unit = AdminUnit(
+            r["code"],
+            LEGACY_FROM,
+            BEFORE_MERGER,
+            "commune",
+            r["kind"],
+            r["name"],
+            r["district_code"],
         )
-        for r in _rows("communes_pre2025.csv", directory)
-    ]
+        earlier.append(unit)
+        successions.append(Succession(unit, old_by_code[r["successor_code"]]))
     new = [
         AdminUnit(r["code"], REORGANISED, None, "commune", r["kind"], r["name"])
         for r in _rows("communes_2025.csv", directory)
     ]
-    old_by_code = {u.code: u for u in old}
     new_by_code = {u.code: u for u in new}
-    successions = [
+    successions += [
         Succession(old_by_code[r["old_code"]], new_by_code[r["new_code"]])
         for r in _rows("mapping_2025.csv", directory)
     ]
-    return [*districts, *old, *new], successions
+    return [*districts, *earlier, *old, *new], successions
 
 
 def commune_on(units: list[AdminUnit], code: str, day: date) -> AdminUnit | None:

@@ -354,7 +354,8 @@ class Registry:
         product_set = classification.product_set(
             classification.Scheme(product.classification), product.product_set
         )
-        live = certs.live_certificate(await store.certificates_of(conn, product.id), now.date())
+        held = await store.certificates_of(conn, product.id)
+        live = certs.live_certificate(held, now.date())
         submitted, events = apps.submit_application(
             current,
             product=product,
@@ -362,6 +363,7 @@ class Registry:
             product_set=product_set,
             live=live,
             now=now,
+            latest=certs.certificate_on(held, now.date()),
         )
         await store.save_application(conn, submitted)
         await self.publish(conn, list(events))

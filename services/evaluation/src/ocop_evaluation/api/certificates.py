@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocop_evaluation import domain, store
 from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Office, use_case
 from ocop_evaluation.api.rounds import EntryOut
+from ocop_evaluation.store import counts
 from ocop_runtime.app import ServiceContext
 from ocop_runtime.paging import Keyset, Sort, refused_on_query
 
@@ -71,6 +72,9 @@ class CertificatePage(BaseModel):
     items: list[CertificateOut]
     total: int = Field(description="Certificates matching the filters, on every page.")
     next_cursor: str | None
+    as_of: date | None = Field(
+        default=None, description="The day ``as_of`` asked about (valid on it, or ever by it)."
+    )
 
 
 Cursor = Annotated[
@@ -109,12 +113,25 @@ async def list_certificates(
         str | None, Q(pattern=r"^[0-9]{3,5}$", description="Commune or pre-2025 district")
     ] = None,
     round_id: UUID | None = None,
+    as_of: Annotated[
+        date | None,
+        Q(
+            description="Only the certificates valid on this day (``count=valid``), or the "
+            "latest certificate of each product recognised up to it (``count=ever``)"
+        ),
+    ] = None,
+    count: Annotated[
+        Literal["valid", "ever"], Q(description="With ``as_of``: valid on it, or ever by it")
+    ] = "valid",
     limit: Annotated[int, Q(ge=1, le=500)] = 50,
     cursor: Cursor = None,
     sort: Annotated[str, Q(description=", ".join(store.CERTIFICATE_SORTS))] = "valid_until",
 ) -> CertificatePage:
-    """Certificates, soonest ending first unless ``sort`` says otherwise."""
-    return await _certificates(
+    """Certificates, soonest ending first unless ``sort`` says otherwise; ``total`` counts
+    them all. With ``as_of``, the certificates valid on that day by their dates (whatever
+    their state today), or with ``count=ever`` one certificate per product recognised up to
+    that day (its latest), so that ``total`` is the number of products ever recognised."""
+    page = await _certificates(
         ctx,
         store.CertificateFilter(
             product_id=product_id,
@@ -124,12 +141,54 @@ async def list_certificates(
             product_set=product_set,
             unit=unit,
             round_id=round_id,
+            valid_on=as_of if as_of is not None and count == "valid" else None,
+            recognised_by=as_of if as_of is not None and count == "ever" else None,
         ),
         store.CERTIFICATE_SORTS,
         sort,
         cursor,
         limit,
     )
+    page.as_of = as_of
+    return page
+
+
+class TallyOut(BaseModel):
+    total: int
+    stars: dict[str, int] = Field(description="Products by star: 3, 4, 5")
+    potential_5: int = Field(description="4★ products waiting for the central council's 5★")
+
+
+class CountsOut(BaseModel):
+    as_of: date
+    ever_recognised: TallyOut = Field(
+        description="Products recognised on or before the day, each once at its latest star"
+    )
+    valid: TallyOut = Field(description="Products holding a certificate valid on the day")
+
+
+def _tally(t: counts.Tally) -> TallyOut:
+    return TallyOut(
+        total=t.total, stars={str(k): v for k, v in t.stars.items()}, potential_5=t.potential_5
+    )
+
+
+@certificates_router.get("/certificates/counts", response_model=CountsOut)
+async def certificate_counts(
+    ctx: Ctx,
+    who: Council,
+    ev: Ev,
+    as_of: Annotated[date | None, Q(description="The day (default today)")] = None,
+    product_set: Annotated[str | None, Q(max_length=80)] = None,
+    unit: Annotated[
+        str | None, Q(pattern=r"^[0-9]{3,5}$", description="Commune or pre-2025 district")
+    ] = None,
+) -> CountsOut:
+    """How many products were ever recognised up to ``as_of`` and how many held a valid
+    certificate on it (Hanoi, end of 2022: 2,167 against 1,871), by star."""
+    day = as_of or (await ev.now(ctx.pool)).date()
+    found = await counts.certificate_counts(ctx.pool, day, unit=unit, product_set=product_set)
+    return CountsOut(as_of=day, ever_recognised=_tally(found.ever), valid=_tally(found.valid))
 
 
 @certificates_router.get("/certificates/expiring", response_model=CertificatePage)
@@ -159,7 +218,9 @@ async def expiring_certificates(
 class RevocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    grounds: list[domain.RevocationGround] = Field(min_length=1, max_length=6)
+    grounds: list[domain.RevocationGround] = Field(
+        min_length=1, max_length=len(domain.RevocationGround)
+    )
     decision_number: str = Field(min_length=1, max_length=60)
     decision_date: date
     revoked_on: date | None = None

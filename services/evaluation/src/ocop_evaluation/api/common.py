@@ -22,7 +22,7 @@ Member = Annotated[Principal, Depends(require(Role.COUNCIL_MEMBER))]
 LevelName = Literal["commune", "district", "city", "central"]
 
 
-def get_evaluation(request: Request) -> Evaluation:
+async def get_evaluation(request: Request) -> Evaluation:
     evaluation: Evaluation = request.app.state.evaluation
     return evaluation
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocop_evaluation import domain, store
 from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Member, Office, use_case
 from ocop_runtime.app import ServiceContext
+from ocop_runtime.audit import audited_statement
 from ocop_runtime.paging import Keyset, refused_on_query
 
 rounds_router = APIRouter(prefix="/rounds", tags=["rounds"])
@@ -121,6 +122,12 @@ class MemberIn(BaseModel):
     unit_code: str | None = Field(
         default=None, max_length=10, description="Unit of origin (conflict-of-interest checks)."
     )
+    ties: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Producers the member declared ties to; a product of one is flagged as a "
+        "conflict of interest at every level.",
+    )
 
 
 class CouncilIn(BaseModel):
@@ -135,7 +142,13 @@ async def set_council(
 ) -> list[MemberIn]:
     """Name the round's council: at least three members, one chair."""
     seats = [
-        domain.CouncilSeat(m.member_id, m.name, domain.CouncilRole(m.role), m.unit_code)
+        domain.CouncilSeat(
+            m.member_id,
+            m.name,
+            domain.CouncilRole(m.role),
+            m.unit_code,
+            tuple(str(t) for t in m.ties),
+        )
         for m in body.members
     ]
     async with use_case(ctx, "set_council", who, round_id) as (conn, _):
@@ -153,6 +166,7 @@ class EntryOut(BaseModel):
     submitted_on: date
     status: str
     result: dict[str, Any] | None
+    level: str | None = Field(default=None, description="The level of this entry.")
 
     @classmethod
     def of(cls, e: domain.Entry) -> EntryOut:
@@ -166,6 +180,7 @@ class EntryOut(BaseModel):
             submitted_on=e.submitted_on,
             status=e.status.value,
             result=e.result,
+            level=e.level.value,
         )
 
 
@@ -214,8 +229,14 @@ async def submit_sheet(
     round_id: UUID, application_id: UUID, body: SheetIn, ctx: Ctx, who: Member, ev: Ev
 ) -> SheetOut:
     """Hand in (or amend, until the round closes) your score sheet for one product."""
-    async with use_case(ctx, "submit_score_sheet", who, application_id) as (conn, _):
-        alone = await ev.submit_sheet(conn, round_id, application_id, who.subject, body.points)
+    # The reads, then the sheet and its audit row in one statement: two round trips.
+    async with audited_statement(ctx.pool, "submit_score_sheet", who, application_id) as (
+        conn,
+        audit,
+    ):
+        alone = await ev.submit_sheet(
+            conn, round_id, application_id, who.subject, body.points, audit=audit
+        )
     return SheetOut(
         application_id=application_id, member_id=who.subject, total=alone.score, band=alone.band
     )

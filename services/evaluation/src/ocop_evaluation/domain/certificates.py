@@ -91,7 +91,10 @@ FINAL_STATES = frozenset(
 
 
 class RevocationGround(StrEnum):
-    """Grounds seen in revocation decisions (the article of 148 listing them was not found)."""
+    """Grounds seen in revocation decisions (the article of 148 listing them was not found):
+    Đồng Tháp's (not re-evaluated, failed the mandatory criteria on re-evaluation) and Hà
+    Tĩnh's 2021 list (process not followed, food-safety breach, quality or design no longer as
+    certified, no quality or traceability records, operation suspended)."""
 
     NOT_REEVALUATED = "not_reevaluated"
     FAILED_MANDATORY_CRITERIA = "failed_mandatory_criteria"
@@ -99,6 +102,9 @@ class RevocationGround(StrEnum):
     PROCESS_NOT_FOLLOWED = "process_not_followed"
     QUALITY_MISMATCH = "quality_mismatch"
     OPERATION_SUSPENDED = "operation_suspended"
+    NO_QUALITY_RECORDS = "no_quality_records"  # no quality or traceability records [HT]
+    # A re-evaluation scored below 3★ on points (a miss on a mandatory item is the ground above).
+    FAILED_REEVALUATION = "failed_reevaluation"
 
 
 class Replacement(StrEnum):

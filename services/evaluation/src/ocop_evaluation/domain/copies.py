@@ -17,6 +17,7 @@ class ProducerCopy:
     version: int
     registered_at: datetime
     updated_at: datetime
+    registration_number: str | None = None  # None for a household business
 
 
 @dataclass(frozen=True, slots=True)

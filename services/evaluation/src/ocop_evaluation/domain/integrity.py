@@ -27,10 +27,12 @@ class FlagKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CouncilMember:
-    """A member and the unit (organisation) they belong to."""
+    """A member, the unit (organisation) they belong to, and the producers they declared
+    ties to (a relative, an employer, a share, a consultancy)."""
 
     member_id: str
     unit_id: str
+    ties: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +52,28 @@ def _setting(value: Points, name: str) -> Decimal:
 
 
 def conflicts_of_interest(
-    members: Iterable[CouncilMember], producer_units: Collection[str]
+    members: Iterable[CouncilMember],
+    producer_units: Collection[str],
+    producer: str | None = None,
 ) -> tuple[IntegrityFlag, ...]:
-    """Members who belong to the producer's own unit.
+    """Members with a conflict of interest: a tie they declared to ``producer`` (an actual
+    conflict, at every level), or membership of one of ``producer_units``.
 
-    ``producer_units`` are the units that count as the producer's own: the producer itself and
-    whatever the caller treats as too close (its cooperative, its commune's committee...).
+    ``producer_units`` are the units that count as the producer's own where the caller applies
+    that rule: a district council's members are district officials by design, so the caller
+    passes the producer's commune and district only for the councils the setting names (city
+    councils by default), and none elsewhere.
     """
-    return tuple(
-        IntegrityFlag(
-            FlagKind.CONFLICT_OF_INTEREST,
-            f"member {m.member_id} belongs to {m.unit_id}, the producer's own unit",
-            member_id=m.member_id,
-        )
-        for m in members
-        if m.unit_id in producer_units
-    )
+    flags = []
+    for m in members:
+        if producer is not None and producer in m.ties:
+            detail = f"member {m.member_id} declared a tie to producer {producer}"
+        elif m.unit_id and m.unit_id in producer_units:
+            detail = f"member {m.member_id} belongs to {m.unit_id}, the producer's own unit"
+        else:
+            continue
+        flags.append(IntegrityFlag(FlagKind.CONFLICT_OF_INTEREST, detail, member_id=m.member_id))
+    return tuple(flags)
 
 
 def deviating_members(
@@ -127,9 +135,10 @@ def integrity_flags(
     *,
     margin: Points = DEFAULT_DEVIATION_MARGIN,
     share: Points = DEFAULT_DIVERGENCE_SHARE,
+    producer: str | None = None,
 ) -> tuple[IntegrityFlag, ...]:
     return (
-        conflicts_of_interest(members, producer_units)
+        conflicts_of_interest(members, producer_units, producer)
         + deviating_members(result, margin)
         + divergent_criteria(result, share)
     )

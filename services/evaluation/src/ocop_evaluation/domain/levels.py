@@ -8,12 +8,13 @@ dossier is carried through under the procedure it was filed under (Hanoi's city 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+from ocop_evaluation.domain.choices import ForwardedShortOfCity
 from ocop_evaluation.domain.common import (
     BAND_FLOORS,
     CERTIFIED_STARS,
@@ -69,6 +70,13 @@ class Outcome:
     star: int | None
     to_level: Level | None
     reason: str
+    # The level whose certifying power a CERTIFY uses, when not ``level`` itself (the district's
+    # 3★, used by the city for a dossier no district could act on, say).
+    power: Level | None = None
+
+    @property
+    def authority(self) -> Level:
+        return self.power or self.level
 
 
 def _stars(stars: frozenset[int]) -> str:
@@ -187,3 +195,54 @@ def outcome_of(result: CouncilResult, level: Level, directory: Path = DATA) -> O
     """What happens to a council's result at ``level``, under the rulebook it was scored on."""
     rulebook = load_rulebooks(directory).get(result.rulebook.id, result.rulebook.version)
     return outcome_under(rulebook, level, result.score, result.ceiling)
+
+
+def outcome_for(
+    result: CouncilResult,
+    level: Level,
+    *,
+    came_from_below: bool,
+    short_of_city: ForwardedShortOfCity = ForwardedShortOfCity.DISTRICT_STAR,
+    directory: Path = DATA,
+) -> Outcome:
+    """What happens to a council's result at ``level``, knowing how the dossier got there.
+
+    ``came_from_below``: the level that forwards to this one scored the dossier and sent it up.
+    When that level certifies stars of its own (the 148 district's 3★):
+
+    - a dossier that did not pass it (the district tier ended first) is judged here with that
+      level's stars added to this level's;
+    - a forwarded dossier this level finds worth only that level's star gets what
+      ``short_of_city`` says (see ``choices``).
+    """
+    rulebook = load_rulebooks(directory).get(result.rulebook.id, result.rulebook.version)
+    rule = rulebook.level(check_level(level))
+    below = next((r for r in rulebook.levels.values() if r.forwards_to == level), None)
+    if rule is None or below is None or not below.certifies:
+        return outcome_under(rulebook, level, result.score, result.ceiling)
+    if not came_from_below:
+        merged = replace(rule, certifies=rule.certifies | below.certifies)
+        book = replace(rulebook, levels={**rulebook.levels, level: merged})
+        found = outcome_under(book, level, result.score, result.ceiling)
+        if found.kind is OutcomeKind.CERTIFY and found.star in below.certifies - rule.certifies:
+            return replace(
+                found,
+                power=below.level,
+                reason=f"{found.reason}; the {below.level} level had ended before it acted, so "
+                f"the {level} level certifies its {_stars(below.certifies)}",
+            )
+        return found
+    found = outcome_under(rulebook, level, result.score, result.ceiling)
+    keeps = short_of_city is not ForwardedShortOfCity.NOT_RECOGNISED
+    if found.kind is OutcomeKind.NOT_RECOGNISED and found.earned in below.certifies and keeps:
+        at = below.level if short_of_city is ForwardedShortOfCity.DISTRICT_STAR else level
+        return replace(
+            found,
+            kind=OutcomeKind.CERTIFY,
+            star=found.earned,
+            level=at,
+            power=below.level,
+            reason=f"{found.reason}; forwarded by the {below.level} level, the product keeps "
+            f"the {found.earned}★ that level certifies ({short_of_city.value}, a setting)",
+        )
+    return found

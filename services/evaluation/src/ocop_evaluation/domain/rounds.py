@@ -5,9 +5,10 @@ round keeps of each product's result.
             closed --(recognition decision)--> decided
     entry:  waiting --(a round of its year and level opens)--> entered
             waiting, entered --(the producer withdraws it)--> withdrawn
+            waiting --(its level no longer exists: the district tier ended)--> rerouted
             entered --(returned with reasons)--> returned
             entered --(its round closes)--> scored | not_recognised | forwarded
-            scored --(decision)--> certified
+            scored --(decision)--> certified | kept | not_granted
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class EntryStatus(StrEnum):
     NOT_RECOGNISED = "not_recognised"
     FORWARDED = "forwarded"
     CERTIFIED = "certified"
+    # What a decision did to a scored entry that it could not certify (see ``decisions``).
+    REROUTED = "rerouted"  # its level was abolished before a round took it; moved up
+    KEPT = "kept"  # the current certificate stands (an upgrade not reached)
+    NOT_GRANTED = "not_granted"  # a rule refused this product's certificate
 
 
 # Entries that have left their round: its review, closing and decision pass them over.
@@ -126,6 +131,7 @@ class Entry:
             raise RuleViolation(
                 "application_id", f"application {self.application_id} has no star to certify"
             )
+        level = Level(self.result.get("certify_level") or level)
         return Grant(
             certificate_id=certificate_id,
             star=star,
@@ -157,10 +163,11 @@ class CouncilSeat:
     name: str
     role: CouncilRole = CouncilRole.MEMBER
     unit_code: str | None = None  # unit of origin, for conflict-of-interest checks
+    ties: tuple[str, ...] = ()  # producers the member declared ties to
 
     @property
     def member(self) -> CouncilMember:
-        return CouncilMember(self.member_id, self.unit_code or "")
+        return CouncilMember(self.member_id, self.unit_code or "", frozenset(self.ties))
 
 
 def check_council(seats: Sequence[CouncilSeat]) -> None:
@@ -195,6 +202,9 @@ def summarise(
         "outcome": outcome.kind.value,
         "outcome_star": outcome.star,
         "to_level": outcome.to_level.value if outcome.to_level else None,
+        # The level a certificate is issued at and whose power awards it (see Outcome.power).
+        "certify_level": outcome.level.value,
+        "power": outcome.authority.value,
         "rulebook": result.rulebook.id,
         "rulebook_version": result.rulebook.version,
         "flags": [f.kind.value for f in flags],

@@ -7,7 +7,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -43,6 +43,7 @@ _FILE_KEYS = frozenset(
         "set_sheets",
         "sheets",
         "mandatory",
+        "modelled",
         "levels",
     }
 )
@@ -136,6 +137,8 @@ class _Definition:
     sheets: dict[str, _SheetDef]
     mandatory: dict[str, dict[str, Requirements]]  # sheet -> criterion -> () if not needed
     source: RulebookRef | None
+    # sheet -> criteria whose mandatory mark was modelled without a source
+    modelled: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _nfc(value: Any) -> Any:
@@ -178,6 +181,7 @@ def _table(table: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 def _define(where: str, raw: dict[str, Any], base: _Definition | None) -> _Definition:
     own_mandatory = _mandatory(raw, where)
+    own_modelled = _modelled(raw, where)
     if base is not None:
         redefined = sorted(_CRITERIA_KEYS & set(raw))
         if redefined:
@@ -188,6 +192,9 @@ def _define(where: str, raw: dict[str, Any], base: _Definition | None) -> _Defin
         merged = {sheet: dict(marks) for sheet, marks in base.mandatory.items()}
         for sheet, marks in own_mandatory.items():
             merged.setdefault(sheet, {}).update(marks)
+        modelled = dict(base.modelled)
+        for sheet, ids in own_modelled.items():
+            modelled[sheet] = modelled.get(sheet, frozenset()) | ids
         source = RulebookRef(
             _text(raw["criteria_from"], "id", where), raw["criteria_from"]["version"]
         )
@@ -200,6 +207,7 @@ def _define(where: str, raw: dict[str, Any], base: _Definition | None) -> _Defin
             base.sheets,
             merged,
             source,
+            modelled,
         )
 
     split_raw = _table(raw, "split", where)
@@ -264,8 +272,26 @@ def _define(where: str, raw: dict[str, Any], base: _Definition | None) -> _Defin
 
     classification = _text(raw, "classification", where)
     return _Definition(
-        classification, split, groups, sectors, dict(set_sheets), sheets, own_mandatory, None
+        classification,
+        split,
+        groups,
+        sectors,
+        dict(set_sheets),
+        sheets,
+        own_mandatory,
+        None,
+        own_modelled,
     )
+
+
+def _modelled(raw: dict[str, Any], where: str) -> dict[str, frozenset[str]]:
+    """``[modelled] <sheet> = ["A3.4", ...]``: marks of that sheet modelled without a source."""
+    found: dict[str, frozenset[str]] = {}
+    for sheet, ids in _table(raw, "modelled", where).items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValueError(f"{where}: modelled.{sheet} must be a list of criterion ids")
+        found[sheet] = frozenset(ids)
+    return found
 
 
 def _criterion(item: Any, groups: Mapping[str, Group], where: str) -> Criterion:
@@ -344,7 +370,9 @@ def _resolve_sheet(definition: _Definition, name: str, where: str) -> tuple[Crit
     chain = _chain(definition, name, where)
     criteria: dict[str, Criterion] = {}
     marks: dict[str, Requirements] = {}
+    modelled: set[str] = set()
     for sheet in chain:
+        modelled |= definition.modelled.get(sheet, frozenset())
         spec = definition.sheets[sheet]
         for cid in spec.remove:
             if criteria.pop(cid, None) is None:
@@ -361,7 +389,9 @@ def _resolve_sheet(definition: _Definition, name: str, where: str) -> tuple[Crit
             raise ValueError(f"{where}: bonus criterion {cid} cannot be mandatory (sheet {name})")
         if any(minimum > c.max_points for _, minimum in needs):
             raise ValueError(f"{where}: sheet {name} asks more than {c.max_points} points of {cid}")
-        resolved.append(replace(c, requirements=needs))
+        if c.id in modelled and not needs:
+            raise ValueError(f"{where}: sheet {name} labels {c.id} modelled but it has no mark")
+        resolved.append(replace(c, requirements=needs, modelled=c.id in modelled))
     stray = sorted(cid for cid, needs in marks.items() if needs)
     if stray:
         raise ValueError(f"{where}: sheet {name} marks unknown criteria {stray} as mandatory")

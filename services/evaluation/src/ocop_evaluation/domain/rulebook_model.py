@@ -64,6 +64,8 @@ class Criterion:
     max_points: Decimal
     requirements: Requirements = ()
     bonus: bool = False
+    # The mark (from which star it is mandatory) was modelled without a source: not law.
+    modelled: bool = False
 
     @property
     def label(self) -> str:

@@ -187,6 +187,18 @@ EXPIRING_SORTS = {"expiring": Sort("c.valid_until", "date")}
 the certificate list is refused there, and one of the radar on the certificate list."""
 
 
+VALID_ON = (
+    "(c.decision_date <= {} AND c.valid_until >= {} AND (c.ended_on IS NULL OR c.ended_on > {}))"
+)
+"""Valid on a day: decided by then, within its 36 months, not yet ended (replaced, revoked)."""
+LATEST_BY = (
+    "(c.decision_date <= {} AND NOT EXISTS (SELECT 1 FROM certificates l"
+    " WHERE l.product_id = c.product_id AND l.decision_date <= {}"
+    " AND (l.decision_date, l.issued_at, l.id) > (c.decision_date, c.issued_at, c.id)))"
+)
+"""The latest certificate of its product decided by a day: one row per product recognised."""
+
+
 @dataclass(frozen=True)
 class CertificateFilter:
     """``unit`` matches the product's commune or pre-2025 district (from the local copy of
@@ -200,6 +212,10 @@ class CertificateFilter:
     product_set: str | None = None
     unit: str | None = None
     round_id: UUID | None = None
+    # The certificates valid on a day (by their dates, whatever their state today), or the
+    # latest certificate of every product recognised on or before a day.
+    valid_on: date | None = None
+    recognised_by: date | None = None
 
 
 async def list_certificates(
@@ -229,6 +245,10 @@ async def list_certificates(
             "c.application_id IN (SELECT application_id FROM entries WHERE round_id = {})",
             f.round_id,
         )
+    if f.valid_on is not None:
+        q.add(VALID_ON, f.valid_on, f.valid_on, f.valid_on)
+    if f.recognised_by is not None:
+        q.add(LATEST_BY, f.recognised_by, f.recognised_by)
     page = await fetch_page(conn, "SELECT c.*", q, keyset, id_column="c.id", count_from=tables)
     return [_certificate(r) for r in page.rows], page
 

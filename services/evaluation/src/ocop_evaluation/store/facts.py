@@ -14,9 +14,11 @@ async def upsert_producer(conn: asyncpg.Connection, p: domain.ProducerCopy) -> N
     """Keep the newest version of a producer; an older version arriving late changes nothing."""
     await conn.execute(
         "INSERT INTO producers (producer_id, legal_form, name, commune_code, version,"
-        " registered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " registered_at, updated_at, registration_number)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (producer_id) DO UPDATE SET legal_form = EXCLUDED.legal_form,"
         " name = EXCLUDED.name, commune_code = EXCLUDED.commune_code,"
+        " registration_number = EXCLUDED.registration_number,"
         " version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
         " received_at = clock_timestamp()"
         " WHERE producers.version < EXCLUDED.version",
@@ -27,6 +29,7 @@ async def upsert_producer(conn: asyncpg.Connection, p: domain.ProducerCopy) -> N
         p.version,
         p.registered_at,
         p.updated_at,
+        p.registration_number,
     )
 
 

@@ -14,6 +14,7 @@ import asyncpg
 
 from ocop_evaluation import domain
 from ocop_evaluation.store.common import Conn, lock
+from ocop_runtime.audit import AUDIT_COLUMNS
 from ocop_runtime.paging import Keyset, Page, Query, Sort, fetch_page
 
 
@@ -262,8 +263,9 @@ async def replace_council(
 ) -> None:
     await conn.execute("DELETE FROM council_members WHERE round_id = $1", round_id)
     await conn.executemany(
-        "INSERT INTO council_members VALUES ($1, $2, $3, $4, $5)",
-        [(round_id, s.member_id, s.name, s.role.value, s.unit_code) for s in seats],
+        "INSERT INTO council_members (round_id, member_id, name, role, unit_code, ties)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        [(round_id, s.member_id, s.name, s.role.value, s.unit_code, list(s.ties)) for s in seats],
     )
 
 
@@ -272,9 +274,53 @@ async def council(conn: Conn, round_id: UUID) -> list[domain.CouncilSeat]:
         "SELECT * FROM council_members WHERE round_id = $1 ORDER BY role, member_id", round_id
     )
     return [
-        domain.CouncilSeat(r["member_id"], r["name"], domain.CouncilRole(r["role"]), r["unit_code"])
+        domain.CouncilSeat(
+            r["member_id"],
+            r["name"],
+            domain.CouncilRole(r["role"]),
+            r["unit_code"],
+            tuple(r["ties"]),
+        )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class SheetContext:
+    """What handing in a score sheet reads, in one query."""
+
+    round: domain.Round
+    member: bool  # the sheet's member sits on the round's council
+    entry: domain.Entry | None  # the application's entry in the round
+    clock_offset: int
+
+
+async def sheet_context(
+    conn: Conn, round_id: UUID, application_id: UUID, member_id: str
+) -> SheetContext | None:
+    """The round (None: no such round), whether ``member_id`` sits on its council, the
+    application's entry in it and the clock's offset, in one round trip."""
+    row = await conn.fetchrow(
+        "SELECT r AS round,"
+        " EXISTS (SELECT 1 FROM council_members c WHERE c.round_id = r.id"
+        "         AND c.member_id = $3) AS member,"
+        " (SELECT e FROM entries e WHERE e.application_id = $2 AND e.round_id = r.id"
+        "   ORDER BY e.created_at DESC LIMIT 1) AS entry,"
+        " (SELECT offset_days FROM clock) AS clock_offset"
+        " FROM rounds r WHERE r.id = $1",
+        round_id,
+        application_id,
+        member_id,
+    )
+    if row is None:
+        return None
+    entry = row["entry"]
+    return SheetContext(
+        _round(row["round"]),
+        row["member"],
+        _entry(entry) if entry is not None else None,
+        int(row["clock_offset"]),
+    )
 
 
 async def upsert_sheet(
@@ -295,6 +341,42 @@ async def upsert_sheet(
         json.dumps({k: str(v) for k, v in points.items()}),
         at,
     )
+
+
+async def save_sheet(
+    conn: asyncpg.Connection,
+    round_id: UUID,
+    application_id: UUID,
+    member_id: str,
+    points: dict[str, Decimal],
+    at: datetime,
+    audit: Sequence[Any],
+) -> bool:
+    """:func:`upsert_sheet` and the audit row (``ocop_runtime.audit.audit_values``) in one
+    statement, outside any transaction, and only while the round is open (its row is share-
+    locked, so a closing that holds it is waited for and its outcome seen); False when the
+    round is not open any more (nothing written)."""
+    saved = await conn.fetchval(
+        "WITH still_open AS (SELECT 1 FROM rounds WHERE id = $1::uuid AND status = 'open'"
+        "  FOR SHARE),"
+        " sheet AS (INSERT INTO score_sheets"
+        "  (round_id, application_id, member_id, points, submitted_at)"
+        "  SELECT $1::uuid, $2::uuid, $3::text, $4::jsonb, $5::timestamptz FROM still_open"
+        "  ON CONFLICT (round_id, application_id, member_id)"
+        "  DO UPDATE SET points = EXCLUDED.points, submitted_at = EXCLUDED.submitted_at"
+        "  RETURNING 1),"
+        f" audited AS (INSERT INTO audit_log ({AUDIT_COLUMNS})"
+        "  SELECT $6::text, $7::text[], $8::text[], $9::text, $10::text, $11::text, $12::text,"
+        "  $13::text, $14::text, $15::text FROM sheet RETURNING 1)"
+        " SELECT count(*) FROM sheet",
+        round_id,
+        application_id,
+        member_id,
+        json.dumps({k: str(v) for k, v in points.items()}),
+        at,
+        *audit,
+    )
+    return bool(saved)
 
 
 async def round_sheets(conn: Conn, round_id: UUID) -> dict[UUID, list[domain.MemberScores]]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from ocop_evaluation.domain import summarise
 from ocop_evaluation.usecases.certificates import Certificates
 from ocop_evaluation.usecases.common import HANOI, SERVICE, UseCases, hanoi_now
+from ocop_evaluation.usecases.history import HistoryImport
 from ocop_evaluation.usecases.intake import ENTRY_LEVEL, Intake
 from ocop_evaluation.usecases.rounds import Opened, Results, Rounds
 
 
-class Evaluation(Intake, Rounds, Certificates):
+class Evaluation(Intake, Rounds, Certificates, HistoryImport):
     """The evaluation service's use cases with their clock (see :class:`UseCases`)."""
 
 
@@ -26,6 +27,7 @@ __all__ = [
     "SERVICE",
     "Certificates",
     "Evaluation",
+    "HistoryImport",
     "Intake",
     "Opened",
     "Results",

@@ -35,9 +35,14 @@ class UseCases:
     clock_may_move: bool = True
     deviation_margin: Decimal = domain.DEFAULT_DEVIATION_MARGIN
     divergence_share: Decimal = domain.DEFAULT_DIVERGENCE_SHARE
+    rules: domain.RuleChoices = field(default_factory=domain.RuleChoices)
 
     async def now(self, conn: store.Conn) -> datetime:
-        return self.real_clock() + timedelta(days=await store.clock_offset(conn))
+        return self.now_at(await store.clock_offset(conn))
+
+    def now_at(self, clock_offset: int) -> datetime:
+        """The service's time with the clock's offset already read (see :meth:`now`)."""
+        return self.real_clock() + timedelta(days=clock_offset)
 
     async def advance_clock(self, conn: asyncpg.Connection, days: int) -> datetime:
         if not self.clock_may_move:

@@ -3,6 +3,7 @@ registry's events, and a withdrawal."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import asyncpg
@@ -13,8 +14,8 @@ from ocop_evaluation import domain, publishing, store
 from ocop_evaluation.usecases.common import HANOI, UseCases
 from ocop_runtime.refusals import Unprocessable
 
-# Where a submitted dossier is first evaluated. Under 1489/2025 the commune's pre-assessment is
-# part of the dossier the registry forwards, so it enters the city round.
+# Where a submitted dossier is first evaluated while districts exist; ``domain.entry_level``
+# adds the end of the district tier (1 July 2025) and the commune step setting under 1489.
 ENTRY_LEVEL = {
     "1048": domain.Level.DISTRICT,
     "148": domain.Level.DISTRICT,
@@ -28,10 +29,31 @@ async def enter(
     """Record ``entry`` in the open round of its year and level, or waiting for one to open.
     What to publish: its acceptance when it joined a round; nothing when it waits, or when the
     application already has an entry at that level (a redelivered event)."""
+    await store.lock_intake(conn, entry.round_year, entry.level)
     placed = entry.in_round(await store.open_round_id(conn, entry.round_year, entry.level))
-    if not await store.insert_entry(conn, placed) or placed.round_id is None:
+    inserted = await store.insert_entry(conn, placed) or await store.reopen_returned(conn, placed)
+    if not inserted or placed.round_id is None:
         return []
     return [publishing.application_accepted(placed, accepted_at)]
+
+
+async def reroute(
+    conn: asyncpg.Connection, now: datetime, accepted_at: datetime
+) -> tuple[int, list[Event]]:
+    """Once the district tier has ended (1 July 2025), the dossiers still waiting for a district
+    round move to the city level, each keeping a note at the district level: how many moved,
+    and what to publish (their acceptance into an open city round)."""
+    if domain.districts_exist(now.date()):
+        return 0, []
+    moved = await store.waiting_entries(conn, domain.Level.DISTRICT)
+    events: list[Event] = []
+    for e in moved:
+        await store.move_entry(
+            conn, e, domain.EntryStatus.REROUTED, domain.rerouted_note(now.date())
+        )
+        onward = replace(e, level=domain.Level.CITY, round_id=None, result=None, created_at=now)
+        events += await enter(conn, onward, accepted_at)
+    return len(moved), events
 
 
 class Intake(UseCases):
@@ -55,6 +77,7 @@ class Intake(UseCases):
                 version=version,
                 registered_at=at,
                 updated_at=at,
+                registration_number=event.registration_number,
             ),
         )
 
@@ -83,7 +106,8 @@ class Intake(UseCases):
     ) -> None:
         """A submitted dossier joins the open round of its year at its entry level, or waits
         for that round to open."""
-        level = ENTRY_LEVEL.get(event.regime)
+        now = await self.now(conn)
+        level = domain.entry_level(event.regime, now.date(), self.rules)
         if level is None:
             raise Unprocessable(f"regime {event.regime!r} has no entry level here")
         entry = domain.Entry(
@@ -100,9 +124,43 @@ class Intake(UseCases):
             submitted_on=event.submitted_at.astimezone(HANOI).date(),
             round_id=None,
             status=domain.EntryStatus.WAITING,
-            created_at=await self.now(conn),
+            created_at=now,
         )
         await self._publish(conn, await enter(conn, entry, self.real_clock()))
+
+    async def commune_assessed(
+        self, conn: asyncpg.Connection, event: registry_events.CommuneAssessed
+    ) -> None:
+        """Under 1489 with the commune step required, the commune's request sends the dossier
+        waiting at the commune level to the city (its local-content points stay on the commune
+        entry); a commune that returned it takes it out. With the pre-assessment inside the
+        dossier the entry is at the city already, and a repeat finds nothing waiting: nothing
+        changes."""
+        entry = await store.entry_at(conn, event.application_id, domain.Level.COMMUNE)
+        if entry is None or entry.status is not domain.EntryStatus.WAITING:
+            return
+        note: dict[str, object] = {
+            "commune": {
+                "local_points": event.local_points,
+                "report_sha256": event.report_sha256,
+                "request_to_city": event.request_to_city,
+                "assessed_at": event.assessed_at.isoformat(),
+            }
+        }
+        if not event.request_to_city:
+            note["reasons"] = event.reasons
+            await store.move_entry(conn, entry, domain.EntryStatus.RETURNED, note)
+            return
+        note |= {"outcome": domain.OutcomeKind.FORWARD.value, "to_level": "city"}
+        await store.move_entry(conn, entry, domain.EntryStatus.FORWARDED, note)
+        onward = replace(
+            entry,
+            level=domain.Level.CITY,
+            round_id=None,
+            result=None,
+            created_at=await self.now(conn),
+        )
+        await self._publish(conn, await enter(conn, onward, self.real_clock()))
 
     async def withdraw_application(
         self, conn: asyncpg.Connection, event: registry_events.ApplicationWithdrawn

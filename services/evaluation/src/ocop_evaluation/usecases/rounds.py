@@ -13,8 +13,8 @@ import asyncpg
 from ocop_contracts import Event
 from ocop_evaluation import domain, publishing, store
 from ocop_evaluation.usecases.common import UseCases
-from ocop_evaluation.usecases.intake import enter
-from ocop_runtime.refusals import Conflict, Forbidden
+from ocop_evaluation.usecases.intake import enter, reroute
+from ocop_runtime.refusals import Conflict, Forbidden, NotFound
 
 Results = dict[UUID, tuple[domain.CouncilResult, tuple[domain.IntegrityFlag, ...]]]
 
@@ -50,6 +50,15 @@ class Rounds(UseCases):
             raise domain.RuleViolation(
                 "level", f"there are no {level.value} councils under {rulebook.ref} in force today"
             )
+        if level is domain.Level.DISTRICT and not domain.districts_exist(now.date()):
+            raise domain.RuleViolation(
+                "level",
+                f"Hanoi's districts ceased to exist on {domain.DISTRICTS_END.isoformat()}; "
+                "their dossiers go to the city level",
+            )
+        # Dossiers stranded at a level that no longer exists join the city's rounds.
+        await self.reroute_stranded(conn)
+        await store.lock_intake(conn, year, level)
         if await store.open_round_id(conn, year, level) is not None:
             raise Conflict("level", f"a {level.value} round of {year} is already open")
         opened = domain.Round(
@@ -67,6 +76,13 @@ class Rounds(UseCases):
         )
         return Opened(opened, len(attached), created=True)
 
+    async def reroute_stranded(self, conn: asyncpg.Connection) -> int:
+        """Once the district tier has ended, move the dossiers still waiting for a district
+        round to the city level (``intake.reroute``); how many moved."""
+        moved, events = await reroute(conn, await self.now(conn), self.real_clock())
+        await self._publish(conn, events)
+        return moved
+
     async def set_council(
         self, conn: asyncpg.Connection, round_id: UUID, seats: Sequence[domain.CouncilSeat]
     ) -> None:
@@ -83,14 +99,22 @@ class Rounds(UseCases):
         application_id: UUID,
         member_id: str,
         points: dict[str, Decimal],
+        audit: Sequence[object] | None = None,
     ) -> domain.CouncilResult:
-        """Record (or amend, until the round closes) one member's sheet for one product."""
-        current = await self._round(conn, round_id, lock=False)
+        """Record (or amend, until the round closes) one member's sheet for one product.
+
+        With ``audit`` (an audit row's values, ``ocop_runtime.audit.audited_statement``) ``conn``
+        is in no transaction: the sheet and its audit row are written in one statement that
+        re-checks that the round is still open; two round trips in all."""
+        # The round, the council seat, the entry and the clock in one round trip.
+        found = await store.sheet_context(conn, round_id, application_id, member_id)
+        if found is None:
+            raise NotFound("round_id", f"round {round_id} does not exist")
+        current, entry = found.round, found.entry
         if current.status is not domain.RoundStatus.OPEN:
             raise Conflict("round", f"round {round_id} is {current.status}; sheets are final")
-        if member_id not in {s.member_id for s in await store.council(conn, round_id)}:
+        if not found.member:
             raise Forbidden("member", "only a member of this round's council hands in sheets")
-        entry = await store.get_entry(conn, application_id, round_id)
         if entry is None or entry.status is domain.EntryStatus.WITHDRAWN:
             raise domain.RuleViolation(
                 "application_id", f"application {application_id} is not a product of this round"
@@ -98,9 +122,13 @@ class Rounds(UseCases):
         sheet = domain.score_sheet(entry.product_set, entry.submitted_on)
         # Scoring the sheet alone checks every criterion and maximum, as closing will.
         alone = domain.score_council(sheet, [domain.MemberScores(member_id, points)])
-        await store.upsert_sheet(
-            conn, round_id, application_id, member_id, points, await self.now(conn)
-        )
+        at = self.now_at(found.clock_offset)
+        if audit is None:
+            await store.upsert_sheet(conn, round_id, application_id, member_id, points, at)
+        elif not await store.save_sheet(
+            conn, round_id, application_id, member_id, points, at, audit
+        ):
+            raise Conflict("round", f"round {round_id} has closed; sheets are final")
         return alone
 
     async def results(self, conn: store.Conn, round_id: UUID) -> tuple[Results, list[str]]:
@@ -130,9 +158,10 @@ class Rounds(UseCases):
             flags = domain.integrity_flags(
                 result,
                 council,
-                e.units,
+                e.units if self.rules.unit_conflicts_at(e.level) else (),
                 margin=self.deviation_margin,
                 share=self.divergence_share,
+                producer=str(e.producer_id),
             )
             out[e.application_id] = (result, flags)
         return {e.application_id: e for e in entries}, out, missing
@@ -194,8 +223,14 @@ class Rounds(UseCases):
         now = await self.now(conn)
         events: list[Event] = []
         level = current.level
+        forwarded = await store.forwarded_applications(conn, list(results), level)
         for application_id, (result, flags) in results.items():
-            outcome = domain.outcome_of(result, level)
+            outcome = domain.outcome_for(
+                result,
+                level,
+                came_from_below=application_id in forwarded,
+                short_of_city=self.rules.forwarded_short_of_city,
+            )
             e = entries[application_id]
             parts, summary, status = domain.summarise(result, outcome, flags)
             await store.set_entry_status(conn, application_id, level, status, summary)

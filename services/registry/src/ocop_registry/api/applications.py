@@ -10,10 +10,21 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocop_registry import domain, store
-from ocop_registry.api.common import COMMUNE, DISTRICT, Ctx, Limit, Owners, Reg, scope_of, use_case
+from ocop_registry import commune_step, domain, store
+from ocop_registry.api.common import (
+    COMMUNE,
+    DISTRICT,
+    Commune,
+    Ctx,
+    Limit,
+    Owners,
+    Reg,
+    scope_of,
+    use_case,
+)
 from ocop_registry.domain import applications as apps
 from ocop_registry.domain import classification
+from ocop_registry.domain.commune import CommuneAssessment
 from ocop_registry.domain.dossier import (
     ApplicationKind,
     DocumentType,
@@ -68,6 +79,26 @@ class Withdrawal(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class CommuneAssessmentOut(BaseModel):
+    local_points: dict[str, float]
+    report_sha256: str
+    request_to_city: bool
+    reasons: list[str]
+    assessed_at: datetime | None
+
+    @classmethod
+    def of(cls, c: CommuneAssessment | None) -> CommuneAssessmentOut | None:
+        if c is None:
+            return None
+        return cls(
+            local_points=dict(c.local_points),
+            report_sha256=c.report.sha256,
+            request_to_city=c.request_to_city,
+            reasons=list(c.reasons),
+            assessed_at=c.assessed_at,
+        )
+
+
 class ApplicationOut(BaseModel):
     id: UUID
     product_id: UUID
@@ -86,6 +117,9 @@ class ApplicationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    commune_assessment: CommuneAssessmentOut | None = Field(
+        default=None, description="Under 1489: the commune's pre-assessment, once recorded."
+    )
 
     @classmethod
     def of(cls, a: apps.Application, missing: list[DocumentType] | None = None) -> ApplicationOut:
@@ -115,6 +149,7 @@ class ApplicationOut(BaseModel):
             created_at=a.created_at,
             updated_at=a.updated_at,
             version=a.version,
+            commune_assessment=CommuneAssessmentOut.of(a.commune_assessment),
         )
 
 
@@ -216,6 +251,7 @@ async def submit_application(
         current = await store.get_application(conn, application_id, scope=scope_of(who))
         if current is not None and current.status in (
             apps.ApplicationStatus.SUBMITTED,
+            apps.ApplicationStatus.COMMUNE_ASSESSED,
             apps.ApplicationStatus.ACCEPTED,
         ):
             outcome.result = "repeat"
@@ -271,3 +307,46 @@ async def list_applications(
         total=page.total,
         next_cursor=keyset.next_cursor(page),
     )
+
+
+class CommuneAssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    local_points: dict[str, float] = Field(
+        max_length=10,
+        description="The commune's points on the local-content criteria: A1.1 raw materials "
+        "(0-4), A1.2 local labour (0-2), A2.1 origin of the idea (0-2), B2.3 local identity "
+        "(0-4).",
+        examples=[{"A1.1": 3, "A1.2": 2, "A2.1": 1.5, "B2.3": 3}],
+    )
+    report: EvidenceIn = Field(description="The commune's report (document_type commune_report).")
+    request_to_city: bool = Field(
+        default=True, description="Ask the city to evaluate it; false returns the dossier."
+    )
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+
+
+@applications_router.post("/{application_id}/commune-assessment", response_model=ApplicationOut)
+async def assess_at_commune(
+    application_id: UUID, body: CommuneAssessmentIn, ctx: Ctx, who: Commune, reg: Reg
+) -> ApplicationOut:
+    """Under 1489 the commune pre-assesses a submitted dossier: its local-content points, its
+    report (added to the dossier) and its request to the city, or the dossier returned with
+    reasons; publishes ``CommuneAssessed``. The same report again answers the same."""
+    async with use_case(ctx, "assess_at_commune", who, application_id) as (conn, outcome):
+        app, recorded = await commune_step.assess_at_commune(
+            reg,
+            conn,
+            application_id,
+            CommuneAssessment(
+                local_points=body.local_points,
+                report=body.report.to_domain(),
+                request_to_city=body.request_to_city,
+                reasons=tuple(body.reasons),
+                assessed_by=who.subject,
+            ),
+            scope_of(who),
+        )
+        if not recorded:
+            outcome.result = "repeat"
+    return ApplicationOut.of(app)

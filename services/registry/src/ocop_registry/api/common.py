@@ -22,7 +22,7 @@ COMMUNE = r"^[0-9]{5}$"
 DISTRICT = r"^[0-9]{3}$"
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
@@ -45,6 +45,7 @@ def use_case(
 
 Office = Annotated[Principal, Depends(require(Role.CITY_OFFICE))]
 Local = Annotated[Principal, Depends(require(Role.CITY_OFFICE, Role.COMMUNE_OFFICER))]
+Commune = Annotated[Principal, Depends(require(Role.COMMUNE_OFFICER))]
 Owners = Annotated[
     Principal, Depends(require(Role.CITY_OFFICE, Role.COMMUNE_OFFICER, Role.PRODUCER))
 ]

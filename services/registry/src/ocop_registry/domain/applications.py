@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ocop_registry.domain.certificates import Certificate
+from ocop_registry.domain.certificates import Certificate, CertificateStatus
 from ocop_registry.domain.classification import (
     ProductSet,
     Regime,
@@ -25,10 +26,14 @@ from ocop_registry.domain.dossier import (
 from ocop_registry.domain.producers import Producer, check_name
 from ocop_registry.domain.products import Product
 
+if TYPE_CHECKING:
+    from ocop_registry.domain.commune import CommuneAssessment
+
 
 class ApplicationStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    COMMUNE_ASSESSED = "commune_assessed"  # 1489: the commune asked the city to evaluate it
     WITHDRAWN = "withdrawn"
     ACCEPTED = "accepted"  # taken into a round by evaluation
     RETURNED = "returned"  # sent back with reasons; can be corrected and submitted again
@@ -40,14 +45,19 @@ S = ApplicationStatus
 # Who moves an application: the producer (draft, submit, withdraw) or evaluation's results.
 TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
     S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
-    S.SUBMITTED: frozenset({S.WITHDRAWN, S.ACCEPTED, S.RETURNED, S.NOT_RECOGNISED, S.CERTIFIED}),
+    S.SUBMITTED: frozenset(
+        {S.WITHDRAWN, S.ACCEPTED, S.RETURNED, S.NOT_RECOGNISED, S.CERTIFIED, S.COMMUNE_ASSESSED}
+    ),
+    S.COMMUNE_ASSESSED: frozenset(
+        {S.WITHDRAWN, S.ACCEPTED, S.RETURNED, S.NOT_RECOGNISED, S.CERTIFIED}
+    ),
     S.RETURNED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
     S.ACCEPTED: frozenset({S.RETURNED, S.NOT_RECOGNISED, S.CERTIFIED}),
     S.WITHDRAWN: frozenset(),
     S.NOT_RECOGNISED: frozenset(),
     S.CERTIFIED: frozenset(),
 }
-OPEN = frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED, S.ACCEPTED})
+OPEN = frozenset({S.DRAFT, S.SUBMITTED, S.COMMUNE_ASSESSED, S.RETURNED, S.ACCEPTED})
 EDITABLE = frozenset({S.DRAFT, S.RETURNED})
 
 
@@ -75,6 +85,7 @@ class Application:
     regime: Regime | None = None  # fixed at submission: the rules in force that day
     submitted_at: datetime | None = None
     reasons: tuple[str, ...] = ()
+    commune_assessment: CommuneAssessment | None = None  # 1489: the commune's pre-assessment
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +184,13 @@ def submit_application(
     product_set: ProductSet,
     live: Certificate | None,
     now: datetime,
+    latest: Certificate | None = None,
 ) -> tuple[Application, list[DomainEvent]]:
-    """Completeness and eligibility are checked against the rules in force on submission."""
+    """Completeness and eligibility are checked against the rules in force on submission.
+
+    ``latest`` is the product's most recent certificate, live or not: a product whose
+    certificate has expired may be re-evaluated (Hanoi's plans re-evaluate "products whose
+    validity has ended"); one whose certificate was revoked applies first-time."""
     check_transition(app.status, S.SUBMITTED)
     if not product.active or not producer.active:
         raise RuleViolation("product_id", f"product {product.public_code} was deregistered")
@@ -194,7 +210,18 @@ def submit_application(
             f"the product already holds certificate {live.number} ({live.star}★); "
             "apply for re-evaluation or an upgrade",
         )
-    if app.kind in (ApplicationKind.RE_EVALUATION, ApplicationKind.UPGRADE) and live is None:
+    expired = (
+        latest is not None
+        and live is None
+        and latest.status_on(now.date()) is CertificateStatus.EXPIRED
+    )
+    if app.kind is ApplicationKind.RE_EVALUATION and live is None and not expired:
+        raise RuleViolation(
+            "kind",
+            "a re_evaluation needs a certificate that is live or has expired (not revoked); "
+            "apply first-time",
+        )
+    if app.kind is ApplicationKind.UPGRADE and live is None:
         raise RuleViolation("kind", f"a {app.kind} needs a live certificate; apply first-time")
     if app.kind is ApplicationKind.UPGRADE and live is not None and live.star >= 5:
         raise RuleViolation("kind", "a 5★ product cannot be upgraded")

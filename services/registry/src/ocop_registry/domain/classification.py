@@ -51,6 +51,9 @@ DECISION_TITLES: dict[str, str] = {
     "1489": "1489/QĐ-TTg",
 }
 
+# 490/QĐ-TTg (7 May 2018) approved the programme; products were registered from then on, before
+# any OCOP classification existed.
+PROGRAMME_FROM = date(2018, 5, 7)
 R1048_FROM = date(2019, 8, 21)
 R148_FROM = date(2023, 2, 24)
 R1489_FROM = date(2025, 7, 6)
@@ -225,8 +228,24 @@ def product_set(scheme: Scheme, code: str) -> ProductSet:
     return _lookup(scheme, code, None)
 
 
+def registered_before_classification(day: date) -> bool:
+    """Registered between the programme's start and 1048's first classification: such a
+    product is filed under the 1048 sets, the first that applied to it."""
+    return PROGRAMME_FROM <= day < R1048_FROM
+
+
+def scheme_on(day: date) -> Scheme:
+    """The classification a product registered on ``day`` is filed under."""
+    if registered_before_classification(day):
+        return Scheme.S1048
+    return scheme_of(regime_on(day))
+
+
 def product_set_on(code: str, day: date) -> ProductSet:
-    """The set ``code`` in the scheme in force on ``day``."""
+    """The set ``code`` in the scheme in force on ``day`` (the 1048 sets for a registration
+    before 21 August 2019, from the programme's start)."""
+    if registered_before_classification(day):
+        return _lookup(Scheme.S1048, code, None)
     regime = regime_on(day)
     return _lookup(scheme_of(regime), code, regime)
 

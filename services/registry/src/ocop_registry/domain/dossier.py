@@ -66,6 +66,8 @@ class DocumentType(StrEnum):
     ACCOUNTING = "accounting"
     MARKETING = "marketing"
     AWARDS = "awards"
+    # The commune's pre-assessment report under 1489, added by the commune (``domain.commune``).
+    COMMUNE_REPORT = "commune_report"
     OTHER = "other"
 
 

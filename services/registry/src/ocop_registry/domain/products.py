@@ -8,7 +8,12 @@ from datetime import date, datetime
 from uuid import UUID
 
 from ocop_registry.domain.certificates import Certificate
-from ocop_registry.domain.classification import ProductSet, regime_on, scheme_of, statistics_sector
+from ocop_registry.domain.classification import (
+    PROGRAMME_FROM,
+    ProductSet,
+    scheme_on,
+    statistics_sector,
+)
 from ocop_registry.domain.common import RuleViolation
 from ocop_registry.domain.producers import Producer, UnitVersion, check_name
 
@@ -19,7 +24,8 @@ MAX_SEQUENCE = 9999
 
 def public_code(commune_code: str, sequence: int, year: int) -> str:
     """``province-commune-sequence-year``, e.g. ``01-00004-0007-2025``: printed under the QR
-    code on the label, so it never changes once given."""
+    code on the label, so it never changes once given. The format is modelled, not from a
+    source (docs/RULEBOOKS.md, "Formats")."""
     if not 1 <= sequence <= MAX_SEQUENCE:
         raise RuleViolation(
             "public_code", f"commune {commune_code} has used all {MAX_SEQUENCE} codes of {year}"
@@ -91,10 +97,12 @@ def check_registered_on(day: date | None, today: date) -> date:
     day = day or today
     if day > today:
         raise RuleViolation("registered_on", f"{day.isoformat()} is in the future")
-    try:
-        regime_on(day)
-    except RuleViolation as exc:  # before the programme's first rules
-        raise RuleViolation("registered_on", exc.reason) from None
+    if day < PROGRAMME_FROM:
+        raise RuleViolation(
+            "registered_on",
+            f"{day.isoformat()} is before 7 May 2018, when decision 490/QĐ-TTg approved the "
+            "OCOP programme",
+        )
     return day
 
 
@@ -112,7 +120,7 @@ def register_product(
     """``product_set`` and ``unit`` were resolved for ``registered_on`` by the caller."""
     if not producer.active:
         raise RuleViolation("producer_id", f"producer {producer.id} was deregistered")
-    if product_set.scheme != scheme_of(regime_on(registered_on)):
+    if product_set.scheme != scheme_on(registered_on):
         raise RuleViolation(
             "product_set", f"{product_set.code} is not a set of the classification in force"
         )

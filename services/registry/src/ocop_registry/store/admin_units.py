@@ -14,7 +14,8 @@ from ocop_runtime.paging import Conn
 async def load_admin_units(
     conn: asyncpg.Connection, units: list[AdminUnit], successions: list[Succession]
 ) -> None:
-    """Upsert the shipped unit data (idempotent: corrections to names or dates apply)."""
+    """Upsert the shipped unit data (idempotent: corrections to names or dates apply). The
+    successions are replaced as a whole: a corrected mapping drops the pairs it no longer has."""
     await conn.executemany(
         "INSERT INTO admin_units (code, valid_from, valid_to, level, kind, name, parent_code)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code, valid_from) DO UPDATE SET"
@@ -22,6 +23,7 @@ async def load_admin_units(
         " name = EXCLUDED.name, parent_code = EXCLUDED.parent_code",
         [(u.code, u.valid_from, u.valid_to, u.level, u.kind, u.name, u.parent_code) for u in units],
     )
+    await conn.execute("DELETE FROM admin_unit_successions")
     await conn.executemany(
         "INSERT INTO admin_unit_successions VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         [(s.old.code, s.old.valid_from, s.new.code, s.new.valid_from) for s in successions],

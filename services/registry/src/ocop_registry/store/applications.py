@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from ocop_registry.domain.applications import Application, ApplicationStatus
 from ocop_registry.domain.classification import Regime
+from ocop_registry.domain.commune import CommuneAssessment
 from ocop_registry.domain.dossier import ApplicationKind, DocumentType, EvidenceFile
 from ocop_registry.store.scope import Scope, scope_clause, unit_clause
 from ocop_runtime.paging import Conn, Keyset, Page, Query, Sort, fetch_page
@@ -17,7 +19,7 @@ from ocop_runtime.paging import Conn, Keyset, Page, Query, Sort, fetch_page
 _APPLICATION = (
     "a.id, a.product_id, a.producer_id, a.kind, a.round_year, a.status, a.documents,"
     " a.self_assessment_score, a.regime, a.submitted_at, a.reasons, a.version, a.created_at,"
-    " a.updated_at"
+    " a.updated_at, a.commune_assessment"
 )
 
 
@@ -47,6 +49,54 @@ def _application(r: asyncpg.Record) -> Application:
         regime=Regime(r["regime"]) if r["regime"] else None,
         submitted_at=r["submitted_at"],
         reasons=tuple(r["reasons"]),
+        commune_assessment=_assessment(r["commune_assessment"]),
+    )
+
+
+def _assessment(document: str | None) -> CommuneAssessment | None:
+    if not document:
+        return None
+    d = json.loads(document)
+    report = d["report"]
+    return CommuneAssessment(
+        local_points=d["local_points"],
+        report=EvidenceFile(
+            document_type=DocumentType(report["document_type"]),
+            name=report["name"],
+            media_type=report["media_type"],
+            size_bytes=report["size_bytes"],
+            sha256=report["sha256"],
+            storage_url=report["storage_url"],
+        ),
+        request_to_city=d["request_to_city"],
+        reasons=tuple(d["reasons"]),
+        assessed_by=d["assessed_by"],
+        assessed_at=datetime.fromisoformat(d["assessed_at"]) if d["assessed_at"] else None,
+    )
+
+
+def _assessment_json(a: Application) -> str | None:
+    c = a.commune_assessment
+    if c is None:
+        return None
+    r = c.report
+    return json.dumps(
+        {
+            "local_points": dict(c.local_points),
+            "report": {
+                "document_type": r.document_type.value,
+                "name": r.name,
+                "media_type": r.media_type,
+                "size_bytes": r.size_bytes,
+                "sha256": r.sha256,
+                "storage_url": r.storage_url,
+            },
+            "request_to_city": c.request_to_city,
+            "reasons": list(c.reasons),
+            "assessed_by": c.assessed_by,
+            "assessed_at": c.assessed_at.isoformat() if c.assessed_at else None,
+        },
+        ensure_ascii=False,
     )
 
 
@@ -94,7 +144,7 @@ async def save_application(conn: asyncpg.Connection, a: Application) -> None:
     await conn.execute(
         "UPDATE applications SET kind = $2, round_year = $3, status = $4, documents = $5::jsonb,"
         " self_assessment_score = $6, regime = $7, submitted_at = $8, reasons = $9,"
-        " version = $10, updated_at = $11 WHERE id = $1",
+        " version = $10, updated_at = $11, commune_assessment = $12::jsonb WHERE id = $1",
         a.id,
         a.kind.value,
         a.round_year,
@@ -106,6 +156,7 @@ async def save_application(conn: asyncpg.Connection, a: Application) -> None:
         list(a.reasons),
         a.version,
         a.updated_at,
+        _assessment_json(a),
     )
 
 
@@ -127,7 +178,7 @@ async def get_application(
 async def open_application_of(conn: Conn, product_id: UUID) -> UUID | None:
     value = await conn.fetchval(
         "SELECT id FROM applications WHERE product_id = $1"
-        " AND status IN ('draft', 'submitted', 'returned', 'accepted')",
+        " AND status IN ('draft', 'submitted', 'commune_assessed', 'returned', 'accepted')",
         product_id,
     )
     return value if isinstance(value, UUID) else None

@@ -29,9 +29,18 @@ async def erase_records_of(conn: asyncpg.Connection, producer_id: UUID, *, house
         if household
         else "documents"
     )
+    # The commune's assessment keeps a copy of its reasons and its report's name and address.
+    assessment = (
+        "CASE WHEN commune_assessment IS NULL THEN NULL ELSE commune_assessment"
+        " || jsonb_build_object('reasons', (SELECT coalesce(jsonb_agg($2::text), '[]'::jsonb)"
+        " FROM jsonb_array_elements(commune_assessment->'reasons')), 'report',"
+        " (commune_assessment->'report') || jsonb_build_object('name', 'commune_report',"
+        " 'storage_url', 'urn:sha256:' || (commune_assessment->'report'->>'sha256'))) END"
+    )
     applications = await conn.fetch(
         f"UPDATE applications SET reasons = ARRAY(SELECT $2::text FROM unnest(reasons)),"
-        f" documents = {documents} WHERE producer_id = $1 RETURNING id",
+        f" documents = {documents}, commune_assessment = {assessment}"
+        f" WHERE producer_id = $1 RETURNING id",
         producer_id,
         ERASED,
     )
