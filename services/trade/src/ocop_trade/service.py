@@ -10,6 +10,10 @@ SPEC = ServiceEntry(
     http_port=8003,
     schema="trade",
     publishes=(topics.TRADE_PROMOTIONS, topics.TRADE_LISTINGS),
-    consumes=(topics.EVALUATION_CERTIFICATES,),
+    consumes=(
+        topics.REGISTRY_PRODUCTS,
+        topics.EVALUATION_CERTIFICATES,
+        topics.commands("trade"),
+    ),
     roles=("city_office", "trade_officer"),
 )

@@ -1,0 +1,86 @@
+"""Trade's rules, pure: certificates and eligibility by date (``certificates``), promotion
+events and participations (``promotions``), points of sale and listings (``outlets``), the
+outcome ledger (``outcomes``). Refusals are :class:`ocop_runtime.refusals.RuleViolation`."""
+
+from __future__ import annotations
+
+from ocop_trade.domain.certificates import (
+    NO_LIVE_CERTIFICATE,
+    CertificateCopy,
+    CertificateState,
+    covered,
+    live_certificate,
+    why_not_live,
+)
+from ocop_trade.domain.outcomes import Outcome, Taking, for_event, for_outlet
+from ocop_trade.domain.outlets import (
+    Change,
+    Listing,
+    ListingBasis,
+    ListingStatus,
+    LocationType,
+    Outlet,
+    close,
+    delist,
+    follow_certificates,
+    list_good,
+    restore,
+)
+from ocop_trade.domain.promotions import (
+    Application,
+    Decision,
+    ParticipationStatus,
+    Problem,
+    Promotion,
+    PromotionKind,
+    PromotionStatus,
+    Step,
+    amend,
+    check_application,
+    check_dates,
+    decide,
+    schedule,
+    step,
+    uncovered_products,
+    withdraw,
+)
+
+__all__ = [
+    "NO_LIVE_CERTIFICATE",
+    "Application",
+    "CertificateCopy",
+    "CertificateState",
+    "Change",
+    "Decision",
+    "Listing",
+    "ListingBasis",
+    "ListingStatus",
+    "LocationType",
+    "Outcome",
+    "Outlet",
+    "ParticipationStatus",
+    "Problem",
+    "Promotion",
+    "PromotionKind",
+    "PromotionStatus",
+    "Step",
+    "Taking",
+    "amend",
+    "check_application",
+    "check_dates",
+    "close",
+    "covered",
+    "decide",
+    "delist",
+    "follow_certificates",
+    "for_event",
+    "for_outlet",
+    "list_good",
+    "live_certificate",
+    "restore",
+    "schedule",
+    "step",
+    "uncovered_products",
+    "why_not_live",
+    "withdraw",
+]

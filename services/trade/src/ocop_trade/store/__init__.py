@@ -1,0 +1,103 @@
+"""Trade's SQL, for its own schema only: rows in, domain types out. ``copies`` (registry's
+products, evaluation's certificates), ``promotions`` (events and participations), ``outlets``
+(points of sale and listings), ``outcomes`` (the ledger), ``reports``."""
+
+from __future__ import annotations
+
+from ocop_trade.store import reports
+from ocop_trade.store.common import Conn
+from ocop_trade.store.copies import (
+    ProductCopy,
+    certificates_of,
+    deregister_product,
+    get_certificate,
+    get_product,
+    producers_of,
+    save_certificates,
+    upsert_product,
+)
+from ocop_trade.store.outcomes import (
+    OUTCOME_SORTS,
+    OutcomeFilter,
+    RecordedOutcome,
+    event_totals,
+    get_outcome,
+    list_outcomes,
+    save_outcome,
+)
+from ocop_trade.store.outlets import (
+    LISTING_SORTS,
+    OUTLET_SORTS,
+    ListingFilter,
+    OutletFilter,
+    get_listing,
+    get_outlet,
+    list_listings,
+    list_outlets,
+    listings_of_outlet,
+    ocop_listings_of_products,
+    save_listings,
+    save_outlet,
+)
+from ocop_trade.store.promotions import (
+    PARTICIPATION_SORTS,
+    PROMOTION_SORTS,
+    Participation,
+    ParticipationFilter,
+    PromotionFilter,
+    accepted_participation,
+    accepted_participations,
+    get_participation,
+    get_promotion,
+    list_participations,
+    list_promotions,
+    save_participation,
+    save_promotion,
+    stalls_taken,
+)
+
+__all__ = [
+    "LISTING_SORTS",
+    "OUTCOME_SORTS",
+    "OUTLET_SORTS",
+    "PARTICIPATION_SORTS",
+    "PROMOTION_SORTS",
+    "Conn",
+    "ListingFilter",
+    "OutcomeFilter",
+    "OutletFilter",
+    "Participation",
+    "ParticipationFilter",
+    "ProductCopy",
+    "PromotionFilter",
+    "RecordedOutcome",
+    "accepted_participation",
+    "accepted_participations",
+    "certificates_of",
+    "deregister_product",
+    "event_totals",
+    "get_certificate",
+    "get_listing",
+    "get_outcome",
+    "get_outlet",
+    "get_participation",
+    "get_product",
+    "get_promotion",
+    "list_listings",
+    "list_outcomes",
+    "list_outlets",
+    "list_participations",
+    "list_promotions",
+    "listings_of_outlet",
+    "ocop_listings_of_products",
+    "producers_of",
+    "reports",
+    "save_certificates",
+    "save_listings",
+    "save_outcome",
+    "save_outlet",
+    "save_participation",
+    "save_promotion",
+    "stalls_taken",
+    "upsert_product",
+]
