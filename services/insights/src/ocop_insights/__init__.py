@@ -1,0 +1,1 @@
+"""The insights service: the programme's statistics, read from every public topic."""
