@@ -303,6 +303,10 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def test_dockerfile_builds_on_the_official_python_3_11_image() -> None:
+    # A FROM naming a build argument builds on that argument's default (see the test below).
+    defaults = dict(
+        a.split("=", 1) for i, a in dockerfile_instructions() if i == "ARG" and "=" in a
+    )
     instructions = [i for i in dockerfile_instructions() if i[0] != "ARG"]
     assert instructions and instructions[0][0] == "FROM", "the Dockerfile does not start with FROM"
     official = re.compile(r"^(?:docker\.io/)?(?:library/)?python:3\.11(?:[.-][\w.-]*)?(?:@\S+)?$")
@@ -311,7 +315,7 @@ def test_dockerfile_builds_on_the_official_python_3_11_image() -> None:
         if instruction != "FROM":
             continue
         words = [w for w in arguments.split() if not w.startswith("--")]
-        image = words[0]
+        image = re.sub(r"\$\{(\w+)\}", lambda m: defaults.get(m.group(1), m.group(0)), words[0])
         assert official.match(image) or image in stages, f"FROM {image} is not python:3.11"
         if len(words) >= 3 and words[1].upper() == "AS":
             stages.add(words[2])
@@ -332,3 +336,109 @@ def test_dockerfile_installs_exactly_the_locked_dependencies() -> None:
         and {"uv.lock", "."} & {w for w in arguments.split()[:-1] if not w.startswith("--")}
     ]
     assert copies_lock and min(copies_lock) < syncs[0], "uv.lock is not copied before uv sync"
+
+
+# deploy/compose.local.yml: the same stack with local images on the host's network
+# (deploy/compose.sh, `make compose-test`, which runs it for real).
+LOCAL_OVERRIDE = ROOT / "deploy" / "compose.local.yml"
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+# Services with no local equivalent, left out by deploy/compose.sh (NO_LOCAL_IMAGE there).
+NO_LOCAL_IMAGE = {"grafana"}
+# What the override may change: where an image comes from and the networking.
+OVERRIDABLE = {"image", "build", "network_mode", "extra_hosts", "environment", "command"}
+
+
+@pytest.fixture(scope="module")
+def local() -> dict[str, Any]:
+    document = yaml.safe_load(LOCAL_OVERRIDE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict) and isinstance(document.get("services"), dict)
+    return document
+
+
+def test_dockerfile_takes_its_base_image_as_a_build_argument_defaulting_to_the_official_one(
+    local: dict[str, Any],
+) -> None:
+    instructions = dockerfile_instructions()
+    args = [a for i, a in instructions if i == "ARG"]
+    assert "BASE_IMAGE=python:3.11-slim" in args
+    assert [a for i, a in instructions if i == "FROM"] == ["${BASE_IMAGE}"]
+    script = (ROOT / "deploy" / "compose.sh").read_text(encoding="utf-8")
+    for name in SERVICES:
+        build = local["services"][name]["build"]
+        assert build["args"]["BASE_IMAGE"] == "ocop-local/python:3.11"
+        assert build["network"] == "host", f"{name} builds off the host's network"
+        assert 'build "$LOCAL/python:3.11"' in script, "compose.sh does not build the base"
+
+
+def test_the_local_override_runs_every_service_on_the_loopback(
+    compose: dict[str, Any], local: dict[str, Any]
+) -> None:
+    base = compose["services"]
+    overridden = local["services"]
+    assert set(overridden) == set(base) - NO_LOCAL_IMAGE, "services the override misses"
+    # Every service that listens (a one-shot job such as kafka-topics does not).
+    names = {n for n, service in base.items() if service.get("restart") != "no"}
+    for name, service in overridden.items():
+        assert set(service) - {"volumes", "healthcheck"} <= OVERRIDABLE, name
+        assert service["network_mode"] == "host", f"{name} is not on the host's network"
+        assert "ports" not in service and "networks" not in service
+        hosts = dict(entry.split(":", 1) for entry in service["extra_hosts"])
+        assert set(hosts) >= names - NO_LOCAL_IMAGE, f"{name} cannot resolve every service"
+        assert set(hosts.values()) == {"127.0.0.1"}
+        if name in SERVICES:
+            assert environment(service) == {"OCOP_HTTP_HOST": "127.0.0.1"}
+    # No bridge: the project's default network is the host's.
+    assert local["networks"] == {"default": {"external": True, "name": "host"}}
+    kafka = environment(overridden["kafka"])
+    assert kafka == {"KAFKA_LISTENERS": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"}
+    assert set(kafka) <= set(environment(base["kafka"])), "the override renames a variable"
+    assert "listen_addresses=127.0.0.1" in command(overridden["postgres"])
+
+
+def test_the_local_images_are_built_here_from_deploy_images(local: dict[str, Any]) -> None:
+    script = (ROOT / "deploy" / "compose.sh").read_text(encoding="utf-8")
+    for name, service in local["services"].items():
+        image = service.get("image")
+        if image is None:
+            continue
+        assert image.startswith("ocop-local/"), f"{name} pulls {image}"
+        folder = image.removeprefix("ocop-local/").split(":")[0]
+        assert (ROOT / "deploy" / "images" / folder / "Dockerfile").is_file(), image
+        assert f'"$ctx/{folder}"' in script, f"deploy/compose.sh does not build {image}"
+
+
+def test_kafka_and_postgres_stand_ins_keep_the_official_images_interface(
+    compose: dict[str, Any],
+) -> None:
+    images = ROOT / "deploy" / "images"
+    run = (images / "kafka" / "bin" / "run.sh").read_text(encoding="utf-8")
+    assert "CLUSTER_ID" in run and "KAFKA_" in run
+    kafka = compose["services"]["kafka"]
+    assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in " ".join(kafka["healthcheck"]["test"])
+    assert (images / "kafka" / "bin" / "kafka-broker-api-versions.sh").is_file()
+    assert "/var/lib/kafka/data" in (images / "kafka" / "Dockerfile").read_text()
+    entrypoint = (images / "postgres" / "docker-entrypoint.sh").read_text(encoding="utf-8")
+    for name in ("POSTGRES_PASSWORD", "POSTGRES_DB", "/docker-entrypoint-initdb.d"):
+        assert name in entrypoint
+    assert "PGDATA=/var/lib/postgresql/data" in (images / "postgres" / "Dockerfile").read_text()
+
+
+def test_services_wait_for_the_topics_to_exist(compose: dict[str, Any]) -> None:
+    topics_job = compose["services"]["kafka-topics"]
+    assert topics_job["restart"] == "no"
+    assert topics_job["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for name in SERVICES:
+        depends_on = compose["services"][name]["depends_on"]
+        assert depends_on["kafka-topics"]["condition"] == "service_completed_successfully"
+
+
+def test_prometheus_scrapes_every_service_at_its_port(compose: dict[str, Any]) -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "ocop"]
+    scraped = {
+        sc["labels"]["service"]: target for sc in job["static_configs"] for target in sc["targets"]
+    }
+    assert scraped == {name: f"{name}:{port}" for name, (_, port) in SERVICES.items()}
+    prometheus = compose["services"]["prometheus"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert prometheus["healthcheck"]["test"]

@@ -4,8 +4,7 @@
 # ocop_<name>_owner owning schema <name> (migrations log in as it) and the login role ocop_<name>
 # the service runs as, which owns nothing (the owner grants it its privileges at start-up, on the
 # audit trail INSERT and SELECT only): a role can touch only its own schema.
-# Passwords come from OCOP_<NAME>_DB_PASSWORD and OCOP_<NAME>_OWNER_DB_PASSWORD; insights' may
-# be empty, in which case its roles get no password and cannot log in until an ALTER ROLE.
+# Passwords come from OCOP_<NAME>_DB_PASSWORD and OCOP_<NAME>_OWNER_DB_PASSWORD.
 set -Eeo pipefail
 
 ocop_init() {
@@ -21,13 +20,13 @@ SQL
     for name in registry evaluation trade inspection insights; do
         var="OCOP_${name^^}_DB_PASSWORD"
         password="${!var:-}"
-        if [[ -z "$password" && "$name" != insights ]]; then
+        if [[ -z "$password" ]]; then
             echo "ocop init: $var is not set" >&2
             return 1
         fi
         owner_var="OCOP_${name^^}_OWNER_DB_PASSWORD"
         owner_password="${!owner_var:-}"
-        if [[ -z "$owner_password" && "$name" != insights ]]; then
+        if [[ -z "$owner_password" ]]; then
             echo "ocop init: $owner_var is not set" >&2
             return 1
         fi
