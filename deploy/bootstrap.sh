@@ -18,6 +18,11 @@ apt_install() {
 command -v "$PYTHON" >/dev/null || die "$PYTHON is required (the project runs on CPython 3.11)"
 command -v java >/dev/null || { say "installing Java"; apt_install openjdk-17-jre-headless; }
 command -v mvn >/dev/null || { say "installing Maven"; apt_install maven; }
+# promtool (Debian's prometheus package) runs the alert rules' unit tests (deploy/prometheus).
+command -v promtool >/dev/null || { say "installing promtool"; apt_install --no-install-recommends prometheus; }
+# The dashboard's browser test drives Debian's Chromium through Playwright (whose own browser
+# download is not used).
+command -v chromium >/dev/null || { say "installing Chromium"; apt_install chromium; }
 
 if ! command -v uv >/dev/null; then
   say "installing uv from PyPI"
@@ -26,3 +31,5 @@ fi
 UV=$(command -v uv)
 cd "$ROOT"
 "$UV" sync --frozen --python "$PYTHON" --quiet || die "uv sync failed"
+# The official AsyncAPI parser and HTML generator (npm), for the AsyncAPI tests and `ocop asyncapi`.
+"$ROOT/deploy/asyncapi/install.sh"

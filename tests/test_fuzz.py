@@ -18,6 +18,8 @@ from fastapi import FastAPI
 
 from ocop_evaluation.app import create_app as create_evaluation
 from ocop_evaluation.settings import EvaluationSettings
+from ocop_insights.app import create_app as create_insights
+from ocop_insights.settings import InsightsSettings
 from ocop_inspection.app import create_app as create_inspection
 from ocop_inspection.settings import InspectionSettings
 from ocop_registry.app import create_app as create_registry
@@ -35,6 +37,7 @@ APPS: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] = {
     "evaluation": (create_evaluation, EvaluationSettings),
     "trade": (create_trade, TradeSettings),
     "inspection": (create_inspection, InspectionSettings),
+    "insights": (create_insights, InsightsSettings),
 }
 
 

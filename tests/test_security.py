@@ -22,6 +22,8 @@ from fastapi import FastAPI
 from ocop_contracts import topics
 from ocop_evaluation.app import create_app as create_evaluation
 from ocop_evaluation.settings import EvaluationSettings
+from ocop_insights.app import create_app as create_insights
+from ocop_insights.settings import InsightsSettings
 from ocop_inspection.app import create_app as create_inspection
 from ocop_inspection.settings import InspectionSettings
 from ocop_registry.app import create_app as create_registry
@@ -42,6 +44,8 @@ OWNERS = {R.CITY_OFFICE, R.COMMUNE_OFFICER, R.PRODUCER}
 READERS = OWNERS | {R.AGENCY}
 ANYONE = set(R)
 COUNCIL = {R.CITY_OFFICE, R.COUNCIL_MEMBER}
+INSPECTION = {R.CITY_OFFICE, R.INSPECTOR}
+TRADE = {R.CITY_OFFICE, R.TRADE_OFFICER}
 PUBLIC: None = None
 
 # The role table of docs/SECURITY.md, route by route. PUBLIC: no token needed.
@@ -65,6 +69,7 @@ EXPECTED: dict[str, dict[tuple[str, str], set[Role] | None]] = {
         ("patch", "/applications/{application_id}"): OWNERS,
         ("post", "/applications/{application_id}/submission"): OWNERS,
         ("post", "/applications/{application_id}/withdrawal"): OWNERS,
+        ("post", "/applications/{application_id}/commune-assessment"): {R.COMMUNE_OFFICER},
         ("post", "/imports/products"): LOCAL,
         ("get", "/units"): ANYONE,
         ("get", "/classification"): ANYONE,
@@ -92,8 +97,78 @@ EXPECTED: dict[str, dict[tuple[str, str], set[Role] | None]] = {
         ("post", "/clock"): OFFICE,
         ("post", "/scheduler/run"): OFFICE,
     },
-    "trade": {},
-    "inspection": {},
+    "trade": {
+        ("post", "/events"): TRADE,
+        ("get", "/events"): TRADE,
+        ("get", "/events/{event_id}"): TRADE,
+        ("put", "/events/{event_id}"): TRADE,
+        ("post", "/events/{event_id}/registration"): TRADE,
+        ("post", "/events/{event_id}/start"): TRADE,
+        ("post", "/events/{event_id}/closure"): TRADE,
+        ("post", "/events/{event_id}/report"): TRADE,
+        ("post", "/events/{event_id}/cancellation"): TRADE,
+        ("post", "/events/{event_id}/participations"): TRADE,
+        ("get", "/participations"): TRADE,
+        ("get", "/participations/{participation_id}"): TRADE,
+        ("post", "/participations/{participation_id}/withdrawal"): TRADE,
+        ("post", "/outlets"): TRADE,
+        ("get", "/outlets"): TRADE,
+        ("get", "/outlets/{outlet_id}"): TRADE,
+        ("put", "/outlets/{outlet_id}"): TRADE,
+        ("post", "/outlets/{outlet_id}/closure"): TRADE,
+        ("post", "/outlets/{outlet_id}/listings"): TRADE,
+        ("get", "/listings"): TRADE,
+        ("get", "/listings/{listing_id}"): TRADE,
+        ("post", "/listings/{listing_id}/delisting"): TRADE,
+        ("post", "/listings/{listing_id}/restoration"): TRADE,
+        ("post", "/outcomes"): TRADE,
+        ("get", "/outcomes"): TRADE,
+        ("get", "/outcomes/{outcome_id}"): TRADE,
+        ("get", "/reports/promotions"): TRADE,
+        ("get", "/reports/outlets"): TRADE,
+        ("get", "/products/{product_id}"): TRADE,
+    },
+    "inspection": {
+        ("post", "/campaigns"): OFFICE,
+        ("get", "/campaigns"): INSPECTION,
+        ("get", "/campaigns/{campaign_id}"): INSPECTION,
+        ("patch", "/campaigns/{campaign_id}"): OFFICE,
+        ("post", "/campaigns/{campaign_id}/closure"): OFFICE,
+        ("get", "/campaigns/{campaign_id}/report"): INSPECTION,
+        ("post", "/campaigns/{campaign_id}/report"): OFFICE,
+        ("post", "/campaigns/{campaign_id}/sample"): OFFICE,
+        ("post", "/campaigns/{campaign_id}/sample/producers"): OFFICE,
+        ("get", "/campaigns/{campaign_id}/sample"): INSPECTION,
+        ("get", "/campaigns/{campaign_id}/draws"): INSPECTION,
+        ("post", "/visits"): INSPECTION,
+        ("get", "/visits"): INSPECTION,
+        ("get", "/visits/{visit_id}"): INSPECTION,
+        ("post", "/visits/{visit_id}/findings"): INSPECTION,
+        ("get", "/findings"): INSPECTION,
+        ("get", "/findings/{finding_id}"): INSPECTION,
+        ("get", "/remediations"): INSPECTION,
+        ("get", "/remediations/{remediation_id}"): INSPECTION,
+        ("post", "/remediations/{remediation_id}/completion"): INSPECTION,
+        ("post", "/remediations/{remediation_id}/extension"): INSPECTION,
+        ("post", "/notices"): OFFICE,
+        ("get", "/notices"): INSPECTION,
+        ("get", "/notices/{notice_id}"): INSPECTION,
+        ("post", "/notices/{notice_id}/reply"): INSPECTION,
+        ("post", "/notices/{notice_id}/withdrawal"): OFFICE,
+        ("post", "/notices/{notice_id}/recommendation"): OFFICE,
+        ("get", "/recommendations"): INSPECTION,
+        ("get", "/products/{product_id}"): INSPECTION,
+        ("get", "/population"): INSPECTION,
+        ("post", "/complaints"): INSPECTION,
+        ("get", "/clock"): OFFICE,
+        ("post", "/clock"): OFFICE,
+        ("post", "/scheduler/run"): OFFICE,
+    },
+    "insights": {
+        ("get", "/statistics"): PUBLIC,
+        ("get", "/statistics/{name}"): PUBLIC,
+        ("get", "/dashboard"): PUBLIC,
+    },
 }
 SHARED: dict[tuple[str, str], set[Role] | None] = {
     ("get", "/healthz"): PUBLIC,
@@ -107,6 +182,7 @@ APPS: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] = {
     "evaluation": (create_evaluation, EvaluationSettings),
     "trade": (create_trade, TradeSettings),
     "inspection": (create_inspection, InspectionSettings),
+    "insights": (create_insights, InsightsSettings),
 }
 
 
@@ -118,6 +194,11 @@ def _url(path: str) -> str:
         .replace("{round_id}", str(uuid4()))
         .replace("{certificate_id}", str(uuid4()))
         .replace("{recommendation_id}", str(uuid4()))
+        .replace("{campaign_id}", str(uuid4()))
+        .replace("{visit_id}", str(uuid4()))
+        .replace("{finding_id}", str(uuid4()))
+        .replace("{remediation_id}", str(uuid4()))
+        .replace("{notice_id}", str(uuid4()))
         .replace("{code}", "01-00004-0001-2025")
     )
 

@@ -21,6 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from ocop_contracts import topics
 from ocop_evaluation.app import create_app as create_evaluation
 from ocop_evaluation.settings import EvaluationSettings
+from ocop_insights.app import create_app as create_insights
+from ocop_insights.settings import InsightsSettings
 from ocop_inspection.app import create_app as create_inspection
 from ocop_inspection.settings import InspectionSettings
 from ocop_registry.app import create_app as create_registry
@@ -83,7 +85,19 @@ SERVICES = [
         ),
     ),
     Service(
-        "trade", TradeSettings, create_trade, subscribes=frozenset({topics.EVALUATION_CERTIFICATES})
+        "trade",
+        TradeSettings,
+        create_trade,
+        subscribes=frozenset(
+            {
+                topics.REGISTRY_PRODUCTS,
+                topics.EVALUATION_CERTIFICATES,
+                topics.commands("trade"),
+            }
+        ),
+        publishes=frozenset(
+            {topics.TRADE_PROMOTIONS, topics.TRADE_LISTINGS, topics.replies("trade")}
+        ),
     ),
     Service(
         "inspection",
@@ -92,6 +106,13 @@ SERVICES = [
         subscribes=frozenset(
             {topics.REGISTRY_PRODUCERS, topics.REGISTRY_PRODUCTS, topics.EVALUATION_CERTIFICATES}
         ),
+    ),
+    Service(
+        "insights",
+        InsightsSettings,
+        create_insights,
+        subscribes=frozenset(topics.SUBSCRIPTIONS["insights"]),
+        publishes=frozenset({topics.INSIGHTS_STATISTICS}),
     ),
 ]
 
