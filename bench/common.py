@@ -1,12 +1,50 @@
-"""What the benchmarks share: settings of a service under measurement, quiet logs."""
+"""What the benchmarks share: settings of a service under measurement, quiet logs, and the table.
+
+Adding a benchmark to ``make bench``
+------------------------------------
+A benchmark is a module ``bench/<name>.py`` with a ``main()`` run as ``python -m bench.<name>``
+(``deploy/bench.sh`` runs every such module, or those named on its command line). It measures
+its path and a raw baseline doing the same work in the same run, checks that both did the same
+work, and reports each measurement as one row of the table::
+
+    from bench.common import report
+
+    report(
+        "consumer, per record",   # what was measured, short and unique in the table
+        "records/s",              # the unit of ocop and raw; a unit with "/s" in it is a rate
+        ocop=2_150.0,             # the service's figure
+        raw=2_580.0,              # the raw baseline's, same run (None: no baseline, e.g. a floor)
+        sizes={"records": 1000},  # the settings the figures depend on (OCOP_BENCH_* values)
+        target=1.2,               # optional: the ratio the path must stay within
+    )
+
+``limit`` instead of (or beside) ``target`` is a bound on the figure itself, in its unit (a
+latency at most, a rate at least): ``report("GET /healthz p50", "ms", ocop=0.21, raw=None,
+limit=0.3)``.
+
+The ratio is always in time (ocop time / raw time): ``ocop / raw`` for times, ``raw / ocop`` for
+rates, so 1.0 is the floor whatever the unit. Rows go to ``$OCOP_BENCH_ROWS_FILE`` (set by
+``deploy/bench.sh``; unset, they are only printed). At the end ``python -m bench.table`` prints
+one table of every row, writes it to ``.ocop/bench/results.json`` (name, unit, ocop, raw, ratio,
+sizes, target, limit) and shows the change against the previous run's file when there is one.
+Anything else a benchmark prints is its detail, shown as it runs.
+
+In-process HTTP: :class:`InProcess` calls a service's ASGI app directly (no socket, no HTTP
+client library), so a latency measured through it is the service's stack and handler alone;
+``GET /healthz`` through it is the floor every request pays.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 from uuid import uuid4
 
+import httpx
 from pydantic import SecretStr
 
 from ocop_runtime.devidp import jwks_url
@@ -14,6 +52,47 @@ from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import session_idp
 
 S = TypeVar("S", bound=ServiceSettings)
+
+
+def is_rate(unit: str) -> bool:
+    """A unit of work per time (higher is better: ``records/s``, ``records/s of CPU``), as
+    opposed to a time."""
+    return "/s" in unit
+
+
+def time_ratio(unit: str, ocop: float, raw: float | None) -> float | None:
+    """ocop time / raw time for the same work: 1.0 is the floor."""
+    if raw is None or not raw or not ocop:
+        return None
+    return raw / ocop if is_rate(unit) else ocop / raw
+
+
+def report(
+    name: str,
+    unit: str,
+    *,
+    ocop: float,
+    raw: float | None,
+    sizes: dict[str, Any] | None = None,
+    target: float | None = None,
+    limit: float | None = None,
+) -> dict[str, Any]:
+    """One row of the ``make bench`` table (see the top of this module); returns the row."""
+    row = {
+        "name": name,
+        "unit": unit,
+        "ocop": ocop,
+        "raw": raw,
+        "ratio": time_ratio(unit, ocop, raw),
+        "sizes": sizes or {},
+        "target": target,
+        "limit": limit,
+    }
+    path = os.environ.get("OCOP_BENCH_ROWS_FILE")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return row
 
 
 class _WarningsOnly(logging.Filter):
@@ -42,3 +121,86 @@ def bench_settings(settings_type: type[S], unique: str | None = None) -> S:
         rate_limit_burst=1_000_000,
         rate_limit_subject_burst=1_000_000,
     )
+
+
+class InProcess:
+    """A lean client of an ASGI app in the same process: builds the scope, sends the body in one
+    message and collects the response into an ``httpx.Response``. Only what the benchmarks
+    use: ``get``, ``post``, ``put`` with ``params``, ``json``, ``content`` and ``headers``."""
+
+    def __init__(self, app: Any, headers: Mapping[str, str] | None = None) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        body = content or b""
+        extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        names = {k for k, _ in extra}
+        if json is not None:
+            body = _json_bytes(json)
+            if b"content-type" not in names:
+                extra.append((b"content-type", b"application/json"))
+        sent = [(b"host", b"service"), *(h for h in self.headers if h[0] not in names), *extra]
+        if body:
+            sent.append((b"content-length", str(len(body)).encode()))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": urlencode(params).encode() if params else b"",
+            "root_path": "",
+            "headers": sent,
+            "client": ("127.0.0.1", 50000),
+            "server": ("service", 80),
+            "state": {},
+        }
+        status, response_headers, chunks = 500, [], []
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status, response_headers = message["status"], message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return httpx.Response(
+            status,
+            headers=response_headers,
+            content=b"".join(chunks),
+            request=httpx.Request(method, f"http://service{path}"),
+        )
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", path, **kwargs)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,8 +1,8 @@
 """Benchmark: scoring and certifying a 600-product evaluation round against raw asyncpg, same run.
 
 The evaluation service runs in-process exactly as in the tests (``create_app`` + ``running``: its
-pool, migrations, consumer and outbox relay on the bench stack) and is called through httpx's
-ASGI transport, so no network is involved. The baseline works on a second schema migrated with
+pool, migrations, consumer and outbox relay on the bench stack) and is called directly as an ASGI
+app (``bench.common.InProcess``), so no network and no HTTP client library is involved. The baseline works on a second schema migrated with
 the service's own migrations, holding a copy of the same round.
 
 Set-up: a city round of the current year is opened and given a council of five over HTTP
@@ -86,7 +86,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.common import bench_settings, quiet_faststream
+from bench.common import InProcess, bench_settings, quiet_faststream, report
 from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
 from ocop_contracts.events import evaluation as contract
@@ -328,7 +328,7 @@ class Latencies:
 
 
 async def _submit_sheets(
-    client: httpx.AsyncClient,
+    client: InProcess,
     raw_pool: asyncpg.Pool,
     round_id: UUID,
     products: list[Product],
@@ -371,7 +371,7 @@ async def _submit_sheets(
     return out
 
 
-async def _http_floor(client: httpx.AsyncClient) -> list[float]:
+async def _http_floor(client: InProcess) -> list[float]:
     """The same HTTP stack around no work: what any request costs before its handler runs."""
     out = []
     for i in range(WARMUP + 300):
@@ -380,6 +380,34 @@ async def _http_floor(client: httpx.AsyncClient) -> list[float]:
         if i >= WARMUP:
             out.append(elapsed)
     return out
+
+
+async def _round_trips(
+    app: Any, client: InProcess, round_id: UUID, product: Product, member: str
+) -> list[str]:
+    """The statements one score sheet sends to PostgreSQL (BEGIN and COMMIT included), each a
+    round trip: counted with asyncpg's query logger on every connection of the app's pool."""
+    pool: asyncpg.Pool = app.state.ctx.pool
+    seen: list[str] = []
+
+    def log(query: Any) -> None:
+        seen.append(" ".join(query.query.split())[:80])
+
+    connections = [h._con for h in pool._holders if h._con is not None]
+    for conn in connections:
+        conn.add_query_logger(log)
+    try:
+        aid = product.event.application_id
+        response = await client.put(
+            f"/rounds/{round_id}/sheets/{aid}",
+            json={"points": product.sheets[member]},
+            headers=bearer(Role.COUNCIL_MEMBER, subject=member),
+        )
+        assert response.status_code == 200, response.text
+    finally:
+        for conn in connections:
+            conn.remove_query_logger(log)
+    return seen
 
 
 # ---------------------------------------------------------------- the raw baselines
@@ -399,6 +427,8 @@ def _summary(
         "outcome": outcome.kind.value,
         "outcome_star": outcome.star,
         "to_level": outcome.to_level.value if outcome.to_level else None,
+        "certify_level": outcome.level.value,
+        "power": (outcome.power or outcome.level).value,
         "rulebook": result.rulebook.id,
         "rulebook_version": result.rulebook.version,
         "flags": [f.kind.value for f in flags],
@@ -799,8 +829,10 @@ async def _agree(app_pool: asyncpg.Pool, raw_pool: asyncpg.Pool, round_id: UUID)
     """The baseline did the same work: the same result per application, the same certificates,
     the round in the same state."""
     # Every entry of the round's applications, at every level (the nominated ones' next entry).
+    # The decision's note on the result (its verdict and reason, in the rules' wording) is left
+    # out: the status compared beside it carries the verdict.
     entries = (
-        "SELECT application_id, level, kind, status, result, round_id FROM entries"
+        "SELECT application_id, level, kind, status, result - 'decision', round_id FROM entries"
         " WHERE application_id IN (SELECT application_id FROM entries WHERE round_id = $1)"
     )
     ours = {(r[0], r[1]): tuple(r)[2:] for r in await app_pool.fetch(entries, round_id)}
@@ -851,7 +883,8 @@ async def main() -> int:
     try:
         async with raw_pool.acquire() as conn:
             await migrate(conn, raw_schema, MIGRATIONS)
-        async with running(app) as client:
+        async with running(app) as http:
+            client = InProcess(app, {"authorization": http.headers["authorization"]})
             today = (await evaluation.now(app_pool)).date()
             year = today.year
             products = _products(ROUND_SIZE, year, today)
@@ -881,6 +914,7 @@ async def main() -> int:
             await _copy_round(app_pool, raw_pool, round_id)
 
             sheets = await _submit_sheets(client, raw_pool, round_id, products)
+            trips = await _round_trips(app, client, round_id, products[0], MEMBERS[0])
             floor = await _http_floor(client)
             await _published(app_pool, 0)  # the ApplicationAccepted events, before any timing
             closes: list[Step] = []
@@ -952,6 +986,7 @@ async def main() -> int:
         await raw_pool.close()
 
     _report(sheets, floor, [closes, decides], outcomes, flags, stars)
+    _rows(sheets, floor, trips, [closes, decides])
     return 0
 
 
@@ -1009,6 +1044,32 @@ def _report(
                 f" {products / ours:>10,.0f} {events / ours:>9,.0f}"
                 f"   {theirs * 1e3:>6.0f}ms {events / theirs:>9,.0f}   {ours / theirs:5.2f}x"
             )
+
+
+def _rows(sheets: Latencies, floor: list[float], trips: list[str], steps: list[list[Step]]) -> None:
+    med = statistics.median
+    sizes: dict[str, Any] = {"products": ROUND_SIZE, "members": len(MEMBERS)}
+    o50, r50 = med(sheets.ocop) * 1e3, med(sheets.raw) * 1e3
+    report("score sheet p50", "ms", ocop=o50, raw=r50, sizes=sizes, limit=1.5)
+    o99, r99 = _pct(sheets.ocop, 0.99) * 1e3, _pct(sheets.raw, 0.99) * 1e3
+    report("score sheet p99", "ms", ocop=o99, raw=r99, sizes=sizes)
+    print(f"One score sheet: {len(trips)} statements: " + " | ".join(trips))
+    report("score sheet DB round trips", "statements", ocop=len(trips), raw=1, limit=3)
+    report(
+        "GET /healthz p50 (evaluation)",
+        "ms",
+        ocop=med(floor) * 1e3,
+        raw=None,
+        sizes={"requests": len(floor)},
+        limit=0.3,
+    )
+    for runs in steps:
+        name = runs[0].name
+        sizes = {"products": runs[0].products, "events": runs[0].events, "repeats": len(runs)}
+        ours, theirs = med([r.ocop for r in runs]), med([r.raw for r in runs])
+        report(name, "ms", ocop=ours * 1e3, raw=theirs * 1e3, sizes=sizes)
+        ours, theirs = med([r.ocop_e2e for r in runs]), med([r.raw + r.raw_publish for r in runs])
+        report(f"{name}, until on Kafka", "ms", ocop=ours * 1e3, raw=theirs * 1e3, sizes=sizes)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Benchmark: the registry's HTTP API against raw asyncpg doing the same database work, same run.
 
 The registry runs in-process exactly as in the tests (``create_app`` + ``running``: its pool,
-migrations, relay and broker on the bench stack) and is called through httpx's ASGI transport,
-so no network is involved: what is measured is routing, auth, validation, the use case, its SQL
-and the JSON response. Each baseline is the database work alone, done with one asyncpg
+migrations, relay and broker on the bench stack) and is called directly as an ASGI app
+(``bench.common.InProcess``), so no network and no HTTP client library is involved: what is
+measured is routing, auth, validation, the use case, its SQL and the JSON response. Each baseline is the database work alone, done with one asyncpg
 connection and no HTTP, no validation and no Python models: the floor for that work on this
 machine. The ratio (ocop time / raw time) is what to watch; 1.0 is the floor, and what lies
 above it is the cost of the service's layers plus any round trips the service adds. The
@@ -53,7 +53,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 
-from bench.common import bench_settings, quiet_faststream
+from bench.common import InProcess, bench_settings, quiet_faststream, report
 from ocop_registry import demo, store, usecases
 from ocop_registry.app import MIGRATIONS, create_app
 from ocop_registry.domain.certificates import EXPIRING_WITHIN_DAYS, Certificate
@@ -182,7 +182,7 @@ async def _drain_outbox(pool: asyncpg.Pool) -> None:
     await wait_until(drained, timeout_seconds=60, interval=0.05, what="the relay to drain")
 
 
-async def _post_csv(client: httpx.AsyncClient, text: str) -> dict[str, Any]:
+async def _post_csv(client: InProcess, text: str) -> dict[str, Any]:
     response = await client.post("/imports/products", content=text.encode(), headers=CSV)
     response.raise_for_status()
     report: dict[str, Any] = response.json()
@@ -193,7 +193,7 @@ async def _post_csv(client: httpx.AsyncClient, text: str) -> dict[str, Any]:
 
 
 async def _import_round(
-    client: httpx.AsyncClient,
+    client: InProcess,
     app_pool: asyncpg.Pool,
     raw_pool: asyncpg.Pool,
     seed: int,
@@ -284,7 +284,7 @@ class Latencies:
 
 
 async def _list_bench(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, filter_name: str, value: str, today: date
+    client: InProcess, pool: asyncpg.Pool, filter_name: str, value: str, today: date
 ) -> Latencies:
     count_sql, first_sql, after_sql = _list_sql(filter_name)
     cursor: str | None = None
@@ -337,7 +337,7 @@ async def _list_bench(
 # ---------------------------------------------------------------- 3. public lookup
 
 
-async def _lookup_bench(client: httpx.AsyncClient, pool: asyncpg.Pool) -> Latencies:
+async def _lookup_bench(client: InProcess, pool: asyncpg.Pool) -> Latencies:
     codes = [r["public_code"] for r in await pool.fetch("SELECT public_code FROM products")]
     rng = random.Random(SEED)
     sample = [rng.choice(codes) for _ in range(WARMUP + REQUESTS)]
@@ -369,7 +369,7 @@ async def _lookup_bench(client: httpx.AsyncClient, pool: asyncpg.Pool) -> Latenc
     return out
 
 
-async def _http_floor(client: httpx.AsyncClient) -> list[float]:
+async def _http_floor(client: InProcess) -> list[float]:
     """The same HTTP stack around no work: what any request costs before its handler runs."""
     out = []
     for i in range(WARMUP + REQUESTS):
@@ -399,7 +399,10 @@ async def main() -> int:
         async with raw_pool.acquire() as conn:
             await migrate(conn, raw_schema, MIGRATIONS)
         await usecases.load_admin_units(raw_pool)
-        async with running(app) as client:
+        async with running(app) as http:
+            # Measured requests call the app directly (bench.common.InProcess): no HTTP client
+            # library in the timings, only the service's stack and handler.
+            client = InProcess(app, {"authorization": http.headers["authorization"]})
             # Import: a warm-up file, then ROUNDS files with fresh rows each.
             imports = [
                 await _import_round(client, app_pool, raw_pool, SEED + r, today)
@@ -483,6 +486,24 @@ def _report(
         )
     name = "GET /healthz (the HTTP stack, no work)"
     print(f"  {name:<42} {med(floor) * 1e3:>6.2f} {_pct(floor, 0.99) * 1e3:>6.2f}")
+
+    sizes = {"rows": IMPORT_ROWS, "files": len(imports)}
+    report("CSV import", "ms", ocop=ocop * 1e3, raw=raw * 1e3, sizes=sizes, target=1.5)
+    report("CSV import, same file again", "ms", ocop=again * 1e3, raw=None, sizes=sizes)
+    sizes = {"products": products_total, "requests": len(lookups.ocop)}
+    for name, lat in (
+        ("product list by sector", by_sector),
+        ("product list by commune", by_commune),
+    ):
+        report(f"{name} p50", "ms", ocop=med(lat.ocop) * 1e3, raw=med(lat.raw) * 1e3, sizes=sizes)
+    # The lookup may cost 1.5x its SQL plus the floor every request pays (GET /healthz).
+    o50, r50, f50 = med(lookups.ocop), med(lookups.raw), med(floor)
+    target = 1.5 + f50 / r50
+    report("public lookup p50", "ms", ocop=o50 * 1e3, raw=r50 * 1e3, sizes=sizes, target=target)
+    o99, r99 = _pct(lookups.ocop, 0.99), _pct(lookups.raw, 0.99)
+    report("public lookup p99", "ms", ocop=o99 * 1e3, raw=r99 * 1e3, sizes=sizes)
+    sizes = {"requests": len(floor)}
+    report("GET /healthz p50 (registry)", "ms", ocop=f50 * 1e3, raw=None, sizes=sizes, limit=0.3)
 
 
 if __name__ == "__main__":

@@ -90,9 +90,11 @@ async def _stage(
     *,
     payload: str | None = None,
 ) -> list[str]:
-    """One row per key (in one transaction, so one NOTIFY); their ce_ids in id order."""
+    """One row per key (in one transaction, so one NOTIFY); their ce_ids in id order. The rows
+    count as staged once committed: a writer cancelled mid-transaction staged nothing."""
     out = []
     now = datetime.now(UTC)
+    written: list[tuple[str, str, int, int]] = []
     async with conn.transaction():
         for key in keys:
             staged.next_seq[key] += 1
@@ -108,9 +110,11 @@ async def _stage(
                 now,
                 payload or json.dumps({"key": key, "seq": seq}),
             )
-            staged.rows[ce_id] = (topic, key, seq)
-            staged.ids[ce_id] = row_id
-            out.append(ce_id)
+            written.append((ce_id, key, seq, row_id))
+    for ce_id, key, seq, row_id in written:
+        staged.rows[ce_id] = (topic, key, seq)
+        staged.ids[ce_id] = row_id
+        out.append(ce_id)
     return out
 
 

@@ -1,0 +1,254 @@
+"""Benchmark: through the running services over real HTTP, a command's latency until another
+service has applied it, and the command rate with 16 concurrent clients against the raw
+transaction rate, same run.
+
+The registry and evaluation run as their own OS processes (``python -m ocop_<service>``, uvicorn,
+one process each) on the bench stack, each with a schema of its own; evaluation's consumer group
+starts at the end of its topics, so that it does not replay what the benchmarks before this one
+published.
+
+1. Latency, light load: one client sends ``POST /producers`` to the registry, one after the
+   other (``OCOP_BENCH_E2E_REQUESTS``); for each, the time until the registry answered, and the
+   time until evaluation applied the ``ProducerRegistered`` event: the ``received_at`` its
+   consumer's transaction wrote on its copy of the producer (``clock_timestamp()``, the same
+   machine's clock as the client's). Every producer must reach evaluation.
+2. Commands under load: 16 clients send ``POST /producers`` at once
+   (``OCOP_BENCH_E2E_CONCURRENT_REQUESTS`` in all). Baseline: 16 asyncpg connections writing the
+   same physical work per command, one transaction with the producer's row and its outbox row,
+   into a schema migrated with the registry's own migrations. Both sides must have written as
+   many producers and outbox rows as commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+
+from bench.common import bench_settings, report
+from bench.evaluation_round import _skip_history
+from ocop_evaluation.settings import EvaluationSettings
+from ocop_registry import usecases
+from ocop_registry.app import MIGRATIONS
+from ocop_registry.settings import RegistrySettings
+from ocop_runtime.auth import Role
+from ocop_runtime.db import create_pool
+from ocop_runtime.migrations import migrate
+from ocop_runtime.testing import bearer, wait_until
+from tests.processes import service_process
+
+REQUESTS = int(os.environ.get("OCOP_BENCH_E2E_REQUESTS", "200"))
+CONCURRENT = 16
+CONCURRENT_REQUESTS = int(os.environ.get("OCOP_BENCH_E2E_CONCURRENT_REQUESTS", "800"))
+WARMUP = 20
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _producer() -> dict[str, str]:
+    return {
+        "name": f"HTX đo {uuid4().hex[:8]}",
+        "legal_form": "cooperative",
+        "registration_number": f"{random.randrange(10**9, 10**10)}",
+        "commune_code": "00004",
+    }
+
+
+async def _latency(
+    client: httpx.AsyncClient, evaluation: asyncpg.Pool
+) -> tuple[list[float], list[float]]:
+    answered: list[float] = []
+    sent: dict[UUID, datetime] = {}
+    for i in range(WARMUP + REQUESTS):
+        at = datetime.now(UTC)
+        started = time.perf_counter()
+        response = await client.post("/producers", json=_producer())
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 201, response.text
+        if i >= WARMUP:
+            answered.append(elapsed)
+            sent[UUID(response.json()["id"])] = at
+        # The next command once this one is applied: one at a time, a light load.
+        producer_id = UUID(response.json()["id"])
+
+        async def applied(pid: UUID = producer_id) -> bool:
+            found = await evaluation.fetchval("SELECT 1 FROM producers WHERE producer_id = $1", pid)
+            return found is not None
+
+        await wait_until(applied, timeout_seconds=60, interval=0.002, what="evaluation's copy")
+    rows = await evaluation.fetch(
+        "SELECT producer_id, received_at FROM producers WHERE producer_id = ANY($1::uuid[])",
+        list(sent),
+    )
+    assert len(rows) == len(sent), (len(rows), len(sent))
+    return answered, [(r["received_at"] - sent[r["producer_id"]]).total_seconds() for r in rows]
+
+
+async def _concurrent(client: httpx.AsyncClient) -> float:
+    queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    for _ in range(CONCURRENT_REQUESTS):
+        queue.put_nowait(_producer())
+
+    async def worker() -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            response = await client.post("/producers", json=body)
+            assert response.status_code == 201, response.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENT)))
+    return time.perf_counter() - started
+
+
+_RAW_PRODUCER = (
+    "INSERT INTO producers (id, name, legal_form, commune_code, version, registered_at,"
+    " updated_at, registration_number) VALUES ($1, $2, $3, $4, 1, $5, $5, $6)"
+)
+_RAW_OUTBOX = (
+    "INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload)"
+    " VALUES ($1, 'registry.producers.v1', $2, 'vn.hanoi.ocop.registry.ProducerRegistered.v1',"
+    " '/ocop/registry', $3, $4)"
+)
+
+
+async def _raw_concurrent(pool: asyncpg.Pool) -> float:
+    queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    for _ in range(CONCURRENT_REQUESTS):
+        queue.put_nowait(_producer())
+
+    async def worker() -> None:
+        async with pool.acquire() as conn:
+            while not queue.empty():
+                body = queue.get_nowait()
+                pid, now = uuid4(), datetime.now(UTC)
+                payload = json.dumps({"producer_id": str(pid), **body, "version": 1})
+                async with conn.transaction():
+                    await conn.execute(
+                        _RAW_PRODUCER,
+                        pid,
+                        body["name"],
+                        body["legal_form"],
+                        body["commune_code"],
+                        now,
+                        body["registration_number"],
+                    )
+                    await conn.execute(_RAW_OUTBOX, uuid4(), str(pid), now, payload)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENT)))
+    return time.perf_counter() - started
+
+
+async def main() -> int:
+    database_url = os.environ["OCOP_BENCH_DATABASE_URL"]
+    bootstrap = os.environ["OCOP_BENCH_KAFKA_BOOTSTRAP"]
+    unique = uuid4().hex[:8]
+    registry_settings = bench_settings(RegistrySettings, unique)
+    evaluation_settings = bench_settings(EvaluationSettings, unique)
+    await _skip_history(evaluation_settings)
+    raw_schema = f"registry_e2e_raw_{unique}"
+    logs = Path(tempfile.mkdtemp(prefix="ocop-bench-e2e-"))
+    common: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_bootstrap": bootstrap,
+        "log_dir": logs,
+        "rate_limit_burst": 1_000_000,
+        "rate_limit_subject_burst": 1_000_000,
+        "db_pool_max": CONCURRENT,
+    }
+    async with (
+        service_process(
+            "registry",
+            schema=registry_settings.db_schema,
+            consumer_group=registry_settings.consumer_group,
+            **common,
+        ) as registry,
+        service_process(
+            "evaluation",
+            schema=evaluation_settings.db_schema,
+            consumer_group=evaluation_settings.consumer_group,
+            **common,
+        ),
+    ):
+        evaluation = await create_pool(
+            database_url, evaluation_settings.db_schema, min_size=1, max_size=2
+        )
+        raw = await create_pool(database_url, raw_schema, min_size=CONCURRENT, max_size=CONCURRENT)
+        registry_db = await create_pool(
+            database_url, registry_settings.db_schema, min_size=1, max_size=2
+        )
+        try:
+            async with raw.acquire() as conn:
+                await migrate(conn, raw_schema, MIGRATIONS)
+            await usecases.load_admin_units(raw)  # what the producers' communes refer to
+            headers = bearer(Role.CITY_OFFICE, subject="bench-e2e")
+            limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
+            async with httpx.AsyncClient(
+                base_url=registry.url, headers=headers, limits=limits, timeout=60
+            ) as client:
+                answered, applied = await _latency(client, evaluation)
+                before = await registry_db.fetchval("SELECT count(*) FROM producers")
+                ours = await _concurrent(client)
+                theirs = await _raw_concurrent(raw)
+            written = await registry_db.fetchval("SELECT count(*) FROM producers") - before
+            assert written == CONCURRENT_REQUESTS, written
+            raw_rows = await raw.fetchval("SELECT count(*) FROM producers")
+            raw_events = await raw.fetchval("SELECT count(*) FROM outbox")
+            assert (raw_rows, raw_events) == (CONCURRENT_REQUESTS, CONCURRENT_REQUESTS)
+        finally:
+            await evaluation.close()
+            await raw.close()
+            await registry_db.close()
+
+    med = statistics.median
+    print("end to end over HTTP: registry and evaluation as their own processes")
+    for name, samples, limit in (
+        ("POST /producers answered", answered, None),
+        ("POST /producers -> applied by evaluation", applied, 10.0),
+    ):
+        p50, p99 = med(samples) * 1e3, _pct(samples, 0.99) * 1e3
+        print(f"  {name:<44} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({len(samples)} commands)")
+        sizes = {"commands": len(samples)}
+        report(f"{name} p50", "ms", ocop=p50, raw=None, sizes=sizes, limit=limit)
+        report(
+            f"{name} p99",
+            "ms",
+            ocop=p99,
+            raw=None,
+            sizes=sizes,
+            limit=None if limit is None else 40,
+        )
+    rate, raw_rate = CONCURRENT_REQUESTS / ours, CONCURRENT_REQUESTS / theirs
+    print(
+        f"  {CONCURRENT} clients, POST /producers: {rate:,.0f}/s; raw transactions (producer +"
+        f" outbox row, {CONCURRENT} connections): {raw_rate:,.0f}/s; {rate / raw_rate:.2f} of raw"
+    )
+    report(
+        f"POST /producers, {CONCURRENT} clients",
+        "commands/s",
+        ocop=rate,
+        raw=raw_rate,
+        sizes={"commands": CONCURRENT_REQUESTS, "clients": CONCURRENT},
+        target=1 / 0.8,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
