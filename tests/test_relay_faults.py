@@ -91,7 +91,7 @@ async def _stage(
     payload: str | None = None,
 ) -> list[str]:
     """One row per key (in one transaction, so one NOTIFY); their ce_ids in id order. The rows
-    count as staged once committed: a writer cancelled mid-transaction staged nothing."""
+    count as staged once committed."""
     out = []
     now = datetime.now(UTC)
     written: list[tuple[str, str, int, int]] = []
@@ -220,10 +220,11 @@ class Writer:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._turn = 0
+        self._stopping = False
 
     async def _run(self) -> None:
         async with _database(self._database_url) as conn:
-            while True:
+            while not self._stopping:
                 batch = [
                     self._keys[(self._turn + i) % len(self._keys)] for i in range(self._per_tick)
                 ]
@@ -235,10 +236,11 @@ class Writer:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """Let the current transaction finish (a cancelled COMMIT leaves unknown whether its
+        rows were staged), then end."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
 
 
 # -- the faults ------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ EXPECTED: dict[str, dict[tuple[str, str], set[Role] | None]] = {
         ("post", "/rounds/{round_id}/decision"): OFFICE,
         ("get", "/certificates"): COUNCIL,
         ("get", "/certificates/expiring"): COUNCIL,
+        ("get", "/certificates/counts"): COUNCIL,
+        ("post", "/imports/certificates"): OFFICE,
         ("post", "/certificates/{certificate_id}/revocation"): OFFICE,
         ("get", "/products/{product_id}/history"): COUNCIL,
         ("get", "/revocation-recommendations"): OFFICE,

@@ -92,8 +92,8 @@ async def test_seed_loads_products_and_certificates_once_and_the_lookup_shows_st
         first = await asyncio.to_thread(runner.invoke, ocop(), args)
         second = await asyncio.to_thread(runner.invoke, ocop(), args)
         assert first.exit_code == 0, first.output
-        loaded = json.loads(first.output)
-        again = json.loads(second.output)
+        loaded = json.loads(first.stdout)
+        again = json.loads(second.stdout)
         office = {"Authorization": f"Bearer {token(Role.CITY_OFFICE)}"}
         async with (
             httpx.AsyncClient(base_url=evaluation, headers=office) as ev,

@@ -104,7 +104,15 @@ SERVICES = [
         InspectionSettings,
         create_inspection,
         subscribes=frozenset(
-            {topics.REGISTRY_PRODUCERS, topics.REGISTRY_PRODUCTS, topics.EVALUATION_CERTIFICATES}
+            {
+                topics.REGISTRY_PRODUCERS,
+                topics.REGISTRY_PRODUCTS,
+                topics.EVALUATION_CERTIFICATES,
+                topics.commands("inspection"),
+            }
+        ),
+        publishes=frozenset(
+            {topics.INSPECTION_CAMPAIGNS, topics.INSPECTION_FINDINGS, topics.replies("inspection")}
         ),
     ),
     Service(

@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -42,12 +42,12 @@ from faststream.kafka import KafkaRouter, Topic
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 
-from ocop_contracts import Event
 from ocop_runtime.consumer import (
     Delivery,
     EventConsumer,
     EventRoutes,
     RecordRejected,
+    RoutingTable,
     _Redeliver,
     is_infrastructure,
     read_record,
@@ -57,8 +57,6 @@ from ocop_runtime.telemetry import Metrics
 
 log = logging.getLogger("ocop.batching")
 _tracer = trace.get_tracer("ocop.batching")
-
-E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +72,7 @@ BatchHandler = Callable[[asyncpg.Connection, Sequence[Item]], Awaitable[None]]
 """Applies consecutive records of one event type in the batch's transaction."""
 
 
-class BatchRoutes:
+class BatchRoutes(RoutingTable[BatchHandler]):
     """A read model's routing table: event types and the set-based handler of each.
 
     ``max_records``: the most records one batch holds; ``timeout_ms``: how long a fetch waits
@@ -91,29 +89,7 @@ class BatchRoutes:
         self.max_records = max_records
         self.timeout_ms = timeout_ms
         self.after_commit = after_commit
-        self._handlers: dict[str, BatchHandler] = {}
-        self._topics: set[str] = set()
-
-    def on(self, event_type: type[E]) -> Callable[[BatchHandler], BatchHandler]:
-        def register(handler: BatchHandler) -> BatchHandler:
-            if event_type.CE_TYPE in self._handlers:
-                raise ValueError(f"{event_type.CE_TYPE} already has a handler")
-            self._handlers[event_type.CE_TYPE] = handler
-            self._topics.add(event_type.TOPIC)
-            return handler
-
-        return register
-
-    def listen(self, *topics: str) -> None:
-        """Subscribe to topics whose events are not handled yet (they are acknowledged)."""
-        self._topics.update(topics)
-
-    @property
-    def topics(self) -> list[str]:
-        return sorted(self._topics)
-
-    def handler_for(self, type_: str) -> BatchHandler | None:
-        return self._handlers.get(type_)
+        super().__init__()
 
     def one_at_a_time(self) -> EventRoutes:
         """The same table for the per-record consumer: each handler called with one record."""

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -101,15 +101,18 @@ class _Redeliver(Exception):
     """The record cannot be settled now (its dead letter could not be written): redeliver."""
 
 
-class EventRoutes:
-    """A service's routing table: which event types it handles, and with what."""
+H = TypeVar("H")
+
+
+class RoutingTable(Generic[H]):
+    """Which event types a consumer handles, with what handler ``H``, and the topics it reads."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, H] = {}
         self._topics: set[str] = set()
 
-    def on(self, event_type: type[E]) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+    def on(self, event_type: type[E]) -> Callable[[H], H]:
+        def register(handler: H) -> H:
             if event_type.CE_TYPE in self._handlers:
                 raise ValueError(f"{event_type.CE_TYPE} already has a handler")
             self._handlers[event_type.CE_TYPE] = handler
@@ -126,8 +129,12 @@ class EventRoutes:
     def topics(self) -> list[str]:
         return sorted(self._topics)
 
-    def handler_for(self, type_: str) -> Handler | None:
+    def handler_for(self, type_: str) -> H | None:
         return self._handlers.get(type_)
+
+
+class EventRoutes(RoutingTable[Handler]):
+    """A service's routing table: which event types it handles, and with what."""
 
 
 class _DeadLettered(Exception):

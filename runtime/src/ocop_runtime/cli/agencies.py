@@ -87,7 +87,7 @@ def agency_add(
 def register(app: typer.Typer) -> None:
     agency = typer.Typer(help="Kafka principals of other agencies' systems.", no_args_is_help=True)
     agency.command("add")(agency_add)
-    from ocop_runtime.cli.replay import agency_replay
+    from ocop_runtime.cli.agency_replay import agency_replay
 
     agency.command("replay")(agency_replay)
     app.add_typer(agency, name="agency")
