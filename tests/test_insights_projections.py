@@ -272,6 +272,27 @@ async def test_products_by_unit_take_the_place_and_the_tier_of_the_day(
     assert {k: v["products"] for k, v in after.items()} == {"commune:00008": 1}
 
 
+async def test_a_place_recorded_before_the_reorganisation_counts_under_its_new_commune(
+    pool: asyncpg.Pool,
+) -> None:
+    # 00004 was Trúc Bạch (Ba Đình district) before 1 July 2025; the code now names the ward
+    # Ba Đình, which Trúc Bạch became part of; 00013 (Quán Thánh) went to the same ward.
+    model = Model(pool)
+    p, q = uuid4(), uuid4()
+    await model.feed(
+        [
+            product(p, commune="00004", district="001", on=date(2020, 1, 1)),
+            product(q, commune="00013", district="001", on=date(2021, 1, 1)),
+            certified(p, 4, date(2024, 1, 10)),
+            certified(q, 3, date(2024, 2, 10)),
+        ]
+    )
+    before = await model.stat("products.by_unit", date(2025, 6, 30))
+    after = await model.stat("products.by_unit", date(2025, 8, 1))
+    assert {k: v["products"] for k, v in before.items()} == {"district:001": 2}
+    assert {k: v["products"] for k, v in after.items()} == {"commune:00004": 2}
+
+
 async def test_rounds_count_registered_evaluated_and_certified_by_level(
     pool: asyncpg.Pool,
 ) -> None:

@@ -108,7 +108,7 @@ async def test_seed_loads_products_and_certificates_once_and_the_lookup_shows_st
                 found = await lookup(reg, item["public_code"])
                 return found if found["certificate_number"] == certificate["number"] else None
 
-            view = await wait_until(shown, timeout_seconds=60, what="the seeded certificate")
+            view = await wait_until(shown, timeout_seconds=120, what="the seeded certificate")
 
     assert loaded["created_products"] == 150 and loaded["rejected"] == 0
     assert loaded["certificates"]["created"] == decisions > 100

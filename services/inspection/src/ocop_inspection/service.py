@@ -10,6 +10,11 @@ SPEC = ServiceEntry(
     http_port=8004,
     schema="inspection",
     publishes=(topics.INSPECTION_CAMPAIGNS, topics.INSPECTION_FINDINGS),
-    consumes=(topics.REGISTRY_PRODUCERS, topics.REGISTRY_PRODUCTS, topics.EVALUATION_CERTIFICATES),
+    consumes=(
+        topics.REGISTRY_PRODUCERS,
+        topics.REGISTRY_PRODUCTS,
+        topics.EVALUATION_CERTIFICATES,
+        topics.commands("inspection"),
+    ),
     roles=("city_office", "inspector"),
 )

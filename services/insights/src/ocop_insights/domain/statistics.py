@@ -86,13 +86,16 @@ def _csv_labels(name: str) -> dict[str, str]:
 
 
 def unit_label(key: str) -> str | None:
-    """``district:001`` -> "Ba Đình" (pre-2025 district), ``commune:00004`` -> "Ba Đình"."""
+    """``district:001`` -> "Ba Đình (cũ)" (pre-2025 district), ``commune:00004`` -> "Ba Đình",
+    ``old_commune:00004`` -> "Trúc Bạch (cũ)" (an old commune with no known successor)."""
     tier, _, code = key.partition(":")
-    table = "districts_2019.csv" if tier == "district" else "communes_2025.csv"
+    table = {"district": "districts_2019.csv", "old_commune": "communes_pre2025.csv"}.get(
+        tier, "communes_2025.csv"
+    )
     name = _csv_labels(table).get(code)
     if name is None:
         return None
-    return f"{name} (cũ)" if tier == "district" else name
+    return name if tier == "commune" else f"{name} (cũ)"
 
 
 def set_label(key: str) -> str | None:

@@ -10,8 +10,9 @@ is not live.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -25,6 +26,7 @@ from ocop_insights.domain.statistics import (
     Statistic,
     assemble,
 )
+from ocop_insights.domain.units import unit_key
 from ocop_insights.store import activity
 
 Counts = dict[str, dict[str, int]]
@@ -59,7 +61,7 @@ classed AS (
 """
 
 
-def _nested(rows: list[asyncpg.Record]) -> Counts:
+def _nested(rows: Iterable[Sequence[Any]]) -> Counts:
     """(key, measure, count) rows -> {key: {measure: count}}."""
     out: Counts = defaultdict(dict)
     for key, measure, count in rows:
@@ -117,31 +119,27 @@ async def products_by_legal_form(conn: asyncpg.Connection, day: date) -> Statist
 
 async def products_by_unit(conn: asyncpg.Connection, day: date) -> Statistic:
     # The place in force on the day: the latest version that took effect by then, else the
-    # first one known. The tier (district or commune) is the day's.
+    # first one known. The tier (district or commune) is the day's; a place recorded before
+    # the reorganisation counts under the new commune its old one was carried over to.
     tier = "district" if day < REORGANISATION else "commune"
     rows = await conn.fetch(
         LIVE
         + """
-        SELECT CASE
-                   WHEN pl.commune_code IS NULL THEN NULL
-                   WHEN $2 = 'district' AND pl.district_code IS NOT NULL
-                       THEN 'district:' || pl.district_code
-                   ELSE 'commune:' || pl.commune_code
-               END, c.class, count(*)
+        SELECT pl.commune_code, pl.district_code, pl.since < $2, c.class, count(*)
         FROM classed c
         LEFT JOIN LATERAL (
-            SELECT pp.commune_code, pp.district_code FROM product_places pp
+            SELECT pp.commune_code, pp.district_code, pp.since FROM product_places pp
             WHERE pp.product_id = c.product_id
             ORDER BY (pp.since <= $1) DESC,
                      CASE WHEN pp.since <= $1 THEN -pp.version ELSE pp.version END
             LIMIT 1
         ) pl ON true
-        GROUP BY 1, 2
+        GROUP BY 1, 2, 3, 4
         """,
         day,
-        tier,
+        REORGANISATION,
     )
-    nested = _nested(rows)
+    nested = _nested((unit_key(tier, r[0], r[1], bool(r[2])), r[3], r[4]) for r in rows)
     for values in nested.values():
         values["products"] = sum(values.get(c, 0) for c in STAR_CLASSES)
     return assemble(BY_NAME["products.by_unit"], day, nested)
