@@ -361,7 +361,7 @@ async def test_an_agencys_commands_are_answered_on_its_own_replies_topic_only_it
     stranger = await _agency(other, kafka_bootstrap, "evaluation")
     client = f"svc-{name}"
     rounds = [uuid4() for _ in range(3)]
-    years = [2030 + r.int % 70 for r in rounds]
+    years = [2030 + (rounds[0].int + i) % 70 for i in range(3)]  # one city round a year
 
     def open_round(i: int) -> Event:
         return ecmd.OpenRound(round_id=rounds[i], year=years[i], level=Level.CITY, name=unique)

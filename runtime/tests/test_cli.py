@@ -159,6 +159,22 @@ def test_replay_refuses_an_offset_that_does_not_exist(kafka_bootstrap: str) -> N
     )
 
 
+def test_dlq_list_reads_in_80_columns_with_the_whole_reason_and_origin(
+    kafka_bootstrap: str, dead_letter: SentDeadLetter
+) -> None:
+    result = runner.invoke(
+        app, ["dlq", "list", "trade", "--bootstrap", kafka_bootstrap], env={"COLUMNS": "80"}
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    block = " ".join(line.strip() for line in lines)
+    assert dead_letter.reason in block
+    assert f"{topics.TRADE_LISTINGS} 1/42" in block
+    assert dead_letter.ce_id in block
+
+
 def test_dlq_list_refuses_an_unknown_service(kafka_bootstrap: str) -> None:
     result = runner.invoke(app, ["dlq", "list", "nowhere", "--bootstrap", kafka_bootstrap])
     assert result.exit_code == 2
@@ -223,6 +239,25 @@ async def commit_offset(bootstrap: str, group: str, tp: TopicPartition, offset: 
         await consumer.commit({tp: offset})
     finally:
         await consumer.stop()
+
+
+def test_status_reads_in_80_columns_and_wide_keeps_every_column(
+    kafka_bootstrap: str, refused_ports: list[int]
+) -> None:
+    urls = [
+        f"--url={name}=http://127.0.0.1:{port}"
+        for name, port in zip(SERVICES, refused_ports, strict=True)
+    ]
+    args = ["status", "--bootstrap", kafka_bootstrap, *urls]
+    narrow = runner.invoke(app, args, env={"COLUMNS": "80"})
+    wide = runner.invoke(app, [*args, "--wide"], env={"COLUMNS": "200"})
+
+    assert narrow.exit_code == wide.exit_code == 1  # nothing listens: every service is down
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if "down" in line]
+    assert [next(n for n in SERVICES if f" {n} " in row) for row in rows] == SERVICES
+    assert all(f"127.0.0.1:{port}" in wide.stdout for port in refused_ports)
 
 
 async def test_status_reports_a_running_service_ready_with_its_group_lag(

@@ -99,12 +99,13 @@ def dlq_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     limit: int | None = typer.Option(None, min=1, help="Show at most N dead letters."),
     prefix: str = PrefixOption,
+    wide: bool = typer.Option(False, "--wide", help="One table, a letter a row."),
 ) -> None:
-    """Show the dead letters of SERVICE."""
+    """Show the dead letters of SERVICE (one block each; ``--wide`` a table, ``--json`` data)."""
     letters = run(list_dead_letters(bootstrap, _consumer_service(service), prefix), bootstrap)
     shown = letters[:limit]
     title = f"{topics.dlq(service)}: {len(letters)} dead letter(s), {len(shown)} shown"
-    _print_letters(shown, as_json, title=title)
+    _print_letters(shown, as_json, title=title, wide=wide)
 
 
 def dlq_replay(
@@ -128,10 +129,30 @@ def dlq_replay(
     _print_letters(letters, False, title=f"replayed {len(letters)} from {topics.dlq(service)}")
 
 
-def _print_letters(letters: Sequence[DeadLetter], as_json: bool, *, title: str) -> None:
+def _print_letters(
+    letters: Sequence[DeadLetter], as_json: bool, *, title: str, wide: bool = False
+) -> None:
+    """JSON, one wide table, or (by default) one block per letter that reads in 80 columns:
+    long names and reasons wrap instead of being squeezed into a column."""
     summaries = [d.summary() for d in letters]
     if as_json:
         typer.echo(json.dumps(summaries, indent=2))
+        return
+    if not wide:
+        console = Console()
+        console.print(f"[bold]{title}[/]")
+        for s in summaries:
+            console.print(
+                f"\n[bold]{s['dlq_partition']}/{s['dlq_offset']}[/] {s['ce_type']}",
+                highlight=False,
+            )
+            for label, value in (
+                ("ce_id", s["ce_id"]),
+                ("from", f"{s['topic']} {s['partition']}/{s['offset']}"),
+                ("attempts", f"{s['attempts']} (last {s['time']})"),
+                ("reason", s["reason"]),
+            ):
+                console.print(f"  {label:<9}{value}", highlight=False, markup=False)
         return
     table = Table(title=title)
     for column in ("at", "ce_type", "ce_id", "from", "attempts", "time", "reason"):

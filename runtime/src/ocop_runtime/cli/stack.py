@@ -125,8 +125,12 @@ def status(
     ),
     bootstrap: str = BootstrapOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    wide: bool = typer.Option(False, "--wide", help="One wide table, URLs and lag included."),
 ) -> None:
-    """Readiness, outbox backlog, dead letters and consumer lag of each service."""
+    """Readiness, outbox backlog, dead letters and consumer lag of each service.
+
+    By default two tables that fit an 80-column terminal: the services, then the consumer lag
+    per topic; ``--wide`` prints one table with every column, ``--json`` the data."""
     known = [s.name for s in discover()]
     overrides: dict[str, str] = {}
     for item in url:
@@ -139,9 +143,43 @@ def status(
     statuses = run(service_status(bootstrap, service_urls(host, overrides)), bootstrap)
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in statuses], indent=2))
-    else:
+    elif wide:
         Console().print(_status_table(statuses))
+    else:
+        console = Console()
+        console.print(_summary_table(statuses))
+        console.print(_lag_table(statuses))
     raise typer.Exit(0 if all(s.ready for s in statuses) else 1)
+
+
+def _summary_table(statuses: Sequence[ServiceStatus]) -> Table:
+    table = Table(title="ocop services")
+    for column in ("service", "state", "outbox", "oldest s", "dead", "lag"):
+        table.add_column(column, no_wrap=True, justify="left" if column == "service" else "right")
+    colour = {"ready": "green", "not ready": "yellow", "down": "red"}
+    for s in statuses:
+        table.add_row(
+            s.service,
+            f"[{colour[s.state]}]{s.state}[/]",
+            _cell(s.outbox_backlog),
+            _cell(None if s.outbox_oldest_seconds is None else round(s.outbox_oldest_seconds, 1)),
+            _cell(s.dead_letters),
+            "?" if s.lag is None else str(sum(s.lag.values())),
+        )
+    return table
+
+
+def _lag_table(statuses: Sequence[ServiceStatus]) -> Table:
+    table = Table(title="consumer lag per topic")
+    table.add_column("service", no_wrap=True)
+    table.add_column("topic", overflow="fold")
+    table.add_column("lag", justify="right", no_wrap=True)
+    for s in statuses:
+        if s.detail:
+            table.add_row(s.service, f"[yellow]{s.detail}[/]", "")
+        for topic, n in sorted((s.lag or {}).items()):
+            table.add_row(s.service, topic, str(n))
+    return table
 
 
 def _status_table(statuses: Sequence[ServiceStatus]) -> Table:
