@@ -126,7 +126,7 @@ async def _post_streamed(
     async def receive() -> dict[str, Any]:
         nonlocal pulled
         if pulled >= total:
-            await asyncio.sleep(3600)  # the client has nothing more to send
+            await asyncio.Event().wait()  # the client has nothing more to send: never returns
         pulled += len(chunk)
         return {"type": "http.request", "body": chunk, "more_body": pulled < total}
 

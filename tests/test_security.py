@@ -600,14 +600,16 @@ async def test_a_token_whose_key_left_the_issuers_key_set_stops_being_accepted(
 async def test_a_failing_jwks_endpoint_is_asked_once_not_once_a_request(
     make_settings: Any, tmp_path: Path
 ) -> None:
-    """The identity provider hangs for a second and then fails: twenty requests at once with
-    tokens of keys the service has never seen cause one fetch, and the next ones none."""
+    """The identity provider hangs until every request has arrived and then fails: twenty
+    requests at once with tokens of keys the service has never seen cause one fetch, and the
+    next ones none."""
     hits: list[float] = []
+    release = threading.Event()
 
     class Slow(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             hits.append(time.monotonic())
-            time.sleep(1)
+            release.wait(timeout=30)  # answered once the test has seen the fetch
             self.send_error(503)
 
         def log_message(self, *args: Any) -> None:
@@ -625,11 +627,21 @@ async def test_a_failing_jwks_endpoint_is_asked_once_not_once_a_request(
                 directory = tmp_path / f"k{i}"
                 devidp.ensure_key(directory)
                 strangers.append(_signed(_claims(), directory))
-            answers = await asyncio.gather(
+            asked = asyncio.gather(
                 *(client.get("/units", headers={"Authorization": f"Bearer {t}"}) for t in strangers)
             )
+
+            async def fetching() -> bool:
+                return bool(hits)
+
+            # The twenty requests run in this loop up to their first wait before this probe
+            # does, so the provider answers only once all of them are waiting on the fetch.
+            await wait_until(fetching, what="the service's fetch of the keys")
+            release.set()
+            answers = await asked
             later = await client.get("/units", headers={"Authorization": f"Bearer {strangers[0]}"})
     finally:
+        release.set()
         server.shutdown()
         thread.join()
     assert [a.status_code for a in answers] == [401] * 20
