@@ -12,11 +12,14 @@ published.
    time until evaluation applied the ``ProducerRegistered`` event: the ``received_at`` its
    consumer's transaction wrote on its copy of the producer (``clock_timestamp()``, the same
    machine's clock as the client's). Every producer must reach evaluation.
+   Requests go through a real socket with ``bench.common.LeanHttp`` (no HTTP client library in
+   the figures); ``GET /healthz`` the same way first is the floor of the HTTP stack.
 2. Commands under load: 16 clients send ``POST /producers`` at once
    (``OCOP_BENCH_E2E_CONCURRENT_REQUESTS`` in all). Baseline: 16 asyncpg connections writing the
    same physical work per command, one transaction with the producer's row and its outbox row,
    into a schema migrated with the registry's own migrations. Both sides must have written as
-   many producers and outbox rows as commands.
+   many producers and outbox rows as commands. ``GET /healthz`` from 16 clients is the rate the
+   HTTP stack reaches with no work at all.
 """
 
 from __future__ import annotations
@@ -36,9 +39,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-import httpx
 
-from bench.common import bench_settings, report
+from bench.common import LeanHttp, bench_settings, report
 from bench.evaluation_round import _skip_history
 from ocop_evaluation.settings import EvaluationSettings
 from ocop_registry import usecases
@@ -70,9 +72,7 @@ def _producer() -> dict[str, str]:
     }
 
 
-async def _latency(
-    client: httpx.AsyncClient, evaluation: asyncpg.Pool
-) -> tuple[list[float], list[float]]:
+async def _latency(client: LeanHttp, evaluation: asyncpg.Pool) -> tuple[list[float], list[float]]:
     answered: list[float] = []
     sent: dict[UUID, datetime] = {}
     for i in range(WARMUP + REQUESTS):
@@ -100,20 +100,44 @@ async def _latency(
     return answered, [(r["received_at"] - sent[r["producer_id"]]).total_seconds() for r in rows]
 
 
-async def _concurrent(client: httpx.AsyncClient) -> float:
+async def _concurrent(url: str, headers: dict[str, str], path: str = "/producers") -> float:
+    """``CONCURRENT_REQUESTS`` requests from ``CONCURRENT`` clients, each on its own
+    connection: ``POST /producers`` with a new producer, or a ``GET`` of ``path``."""
     queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
     for _ in range(CONCURRENT_REQUESTS):
         queue.put_nowait(_producer())
+    clients = [await LeanHttp.connect(url, headers) for _ in range(CONCURRENT)]
 
-    async def worker() -> None:
+    async def worker(client: LeanHttp) -> None:
         while not queue.empty():
             body = queue.get_nowait()
-            response = await client.post("/producers", json=body)
-            assert response.status_code == 201, response.text
+            if path == "/producers":
+                response = await client.post(path, json=body)
+                assert response.status_code == 201, response.text
+            else:
+                response = await client.get(path)
+                assert response.status_code == 200, response.text
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENT)))
+    try:
+        await asyncio.gather(*(worker(c) for c in clients))
+    finally:
+        for c in clients:
+            await c.close()
     return time.perf_counter() - started
+
+
+async def _floor(client: LeanHttp) -> list[float]:
+    """``GET /healthz`` one at a time through the same socket: the HTTP stack with no work."""
+    samples = []
+    for i in range(WARMUP + REQUESTS):
+        started = time.perf_counter()
+        response = await client.get("/healthz")
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        if i >= WARMUP:
+            samples.append(elapsed)
+    return samples
 
 
 _RAW_PRODUCER = (
@@ -198,14 +222,16 @@ async def main() -> int:
                 await migrate(conn, raw_schema, MIGRATIONS)
             await usecases.load_admin_units(raw)  # what the producers' communes refer to
             headers = bearer(Role.CITY_OFFICE, subject="bench-e2e")
-            limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
-            async with httpx.AsyncClient(
-                base_url=registry.url, headers=headers, limits=limits, timeout=60
-            ) as client:
+            client = await LeanHttp.connect(registry.url, headers)
+            try:
+                floor = await _floor(client)
                 answered, applied = await _latency(client, evaluation)
-                before = await registry_db.fetchval("SELECT count(*) FROM producers")
-                ours = await _concurrent(client)
-                theirs = await _raw_concurrent(raw)
+            finally:
+                await client.close()
+            floor_seconds = await _concurrent(registry.url, headers, "/healthz")
+            before = await registry_db.fetchval("SELECT count(*) FROM producers")
+            ours = await _concurrent(registry.url, headers)
+            theirs = await _raw_concurrent(raw)
             written = await registry_db.fetchval("SELECT count(*) FROM producers") - before
             assert written == CONCURRENT_REQUESTS, written
             raw_rows = await raw.fetchval("SELECT count(*) FROM producers")
@@ -234,10 +260,22 @@ async def main() -> int:
             sizes=sizes,
             limit=None if limit is None else 40,
         )
+    p50 = med(floor) * 1e3
+    print(f"  {'GET /healthz (the HTTP floor)':<44} p50 {p50:7.1f} ms  ({len(floor)} requests)")
+    report("GET /healthz over HTTP p50", "ms", ocop=p50, raw=None, sizes={"requests": len(floor)})
+    floor_rate = CONCURRENT_REQUESTS / floor_seconds
+    report(
+        f"GET /healthz over HTTP, {CONCURRENT} clients",
+        "requests/s",
+        ocop=floor_rate,
+        raw=None,
+        sizes={"requests": CONCURRENT_REQUESTS, "clients": CONCURRENT},
+    )
     rate, raw_rate = CONCURRENT_REQUESTS / ours, CONCURRENT_REQUESTS / theirs
     print(
         f"  {CONCURRENT} clients, POST /producers: {rate:,.0f}/s; raw transactions (producer +"
-        f" outbox row, {CONCURRENT} connections): {raw_rate:,.0f}/s; {rate / raw_rate:.2f} of raw"
+        f" outbox row, {CONCURRENT} connections): {raw_rate:,.0f}/s; {rate / raw_rate:.2f} of raw;"
+        f" GET /healthz with no work: {floor_rate:,.0f}/s"
     )
     report(
         f"POST /producers, {CONCURRENT} clients",

@@ -14,6 +14,7 @@ from ocop_registry.domain.classification import Scheme, product_sets
 from ocop_runtime.auth import Role
 from ocop_runtime.testing import bearer, running
 from tests.flow import evaluation_app
+from tests.statements import statements_sent
 
 MEMBERS = ["hd-sheet-1", "hd-sheet-2", "hd-sheet-3"]
 
@@ -82,21 +83,8 @@ async def test_a_sheet_and_its_audit_row_are_one_statement_and_a_closed_round_re
 
         # What each pooled connection ran while the sheet was handed in (background tasks use
         # the pool too): the request's connection is the one that wrote the sheet.
-        sent: dict[int, list[str]] = {}
-        connections = [h._con for h in pool._holders if h._con is not None]
-        loggers = []
-        for i, conn in enumerate(connections):
-
-            def log(query: Any, i: int = i) -> None:
-                sent.setdefault(i, []).append(query.query.strip().rstrip(";"))
-
-            conn.add_query_logger(log)
-            loggers.append((conn, log))
-        try:
+        with statements_sent(pool) as sent:
             handed = await client.put(url, json={"points": points}, headers=member)
-        finally:
-            for conn, log in loggers:
-                conn.remove_query_logger(log)
         assert handed.status_code == 200, handed.text
         [ran] = [qs for qs in sent.values() if any("score_sheets" in q for q in qs)]
         [write] = [k for k, q in enumerate(ran) if "score_sheets" in q]

@@ -88,17 +88,18 @@ class ServiceContext:
         return sorted({*self.consumer.routes.topics, *batched})
 
 
-def get_context(request: Request) -> ServiceContext:
-    """FastAPI dependency: the running service's context."""
+def context_of(request: Request) -> ServiceContext:
+    """The running service's context, for code that has the request at hand."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
-async def _get_context(request: Request) -> ServiceContext:
-    """:func:`get_context` as FastAPI resolves it (``dependency_overrides``): a plain ``def``
-    dependency runs in a worker thread, a hop that costs more than the lookup itself."""
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
+async def get_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the running service's context. ``async``: FastAPI runs a plain
+    ``def`` dependency in a worker thread, a hop that costs more than the lookup itself (and
+    a ``dependency_overrides`` entry would make FastAPI analyse the override's signature on
+    every request)."""
+    return context_of(request)
 
 
 def build_broker(
@@ -290,7 +291,6 @@ def create_service_app(
         telemetry=HTTP_TELEMETRY,
     )
     app.state.token_verifier = token_verifier or token_verifier_for(settings)
-    app.dependency_overrides[get_context] = _get_context
     app.add_middleware(
         InputGuard,
         max_body_bytes=settings.max_body_bytes,
@@ -448,6 +448,10 @@ def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:
     return {
         "host": settings.http_host,
         "port": settings.http_port,
+        # The C HTTP parser and event loop (docs/PERFORMANCE.md: through real HTTP they halve
+        # what uvicorn's pure-Python defaults cost per request).
+        "http": "httptools",
+        "loop": "uvloop",
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
     }

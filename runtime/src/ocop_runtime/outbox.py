@@ -136,7 +136,7 @@ def kafka_producer(
         "bootstrap_servers": bootstrap_servers,
         "enable_idempotence": True,
         "acks": "all",
-        "linger_ms": 5,
+        "linger_ms": 0,
         "request_timeout_ms": 10_000,
         "retry_backoff_ms": 200,
     }

@@ -205,7 +205,7 @@ async def import_products(
 ) -> ImportReport:
     now = registry.clock()
     raw_rows = parse(text)
-    checked = plan(raw_rows, await store.all_commune_versions(conn), now.date())
+    checked = plan(raw_rows, await registry.communes(conn), now.date())
     errors = list(checked.errors)
     if scope is not None and scope.units is not None:
         allowed = []

@@ -68,16 +68,29 @@ def _taken(field: str) -> Conflict:
     return Conflict(field, "this id is already in use; choose another")
 
 
-async def valid_commune(conn: store.Conn, code: str, day: date) -> domain.UnitVersion:
-    return domain.check_commune_valid_on(code, day, await store.commune_versions(conn, code))
-
-
 @dataclass
 class Registry:
     """The registry's use cases, with what they need besides a connection."""
 
     public_base_url: str
     clock: Callable[[], datetime] = field(default=hanoi_now)
+    # Every commune version by code: reference data the service loads from its own dataset at
+    # start-up (``load_admin_units``) and never changes while it runs, so it is read once.
+    _communes: dict[str, list[domain.UnitVersion]] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    async def communes(self, conn: store.Conn) -> dict[str, list[domain.UnitVersion]]:
+        if self._communes:
+            return self._communes
+        communes = await store.all_commune_versions(conn)
+        if communes:  # kept once the start-up load has filled the table
+            self._communes = communes
+        return communes
+
+    async def valid_commune(self, conn: store.Conn, code: str, day: date) -> domain.UnitVersion:
+        versions = (await self.communes(conn)).get(code, [])
+        return domain.check_commune_valid_on(code, day, versions)
 
     async def publish(self, conn: asyncpg.Connection, events: list[DomainEvent]) -> None:
         for event in events:
@@ -106,11 +119,28 @@ class Registry:
                 raise Conflict(
                     "producer_id", f"{producer_id} is already registered with other data"
                 )
-        unit = await valid_commune(conn, cmd.commune_code, now.date())
+        unit = await self.valid_commune(conn, cmd.commune_code, now.date())
         check_unit(scope, unit)
         producer, events = domain.register_producer(
             cmd, producer_id=producer_id or uuid4(), unit=unit, now=now
         )
+        # The insert is the duplicate check (unique id and registration number): one round
+        # trip when the producer is new, the reasons looked up only when it is not.
+        if not await store.insert_producer(conn, producer):
+            return await self._registered_already(conn, cmd, producer, producer_id, scope), False
+        await self.publish(conn, list(events))
+        return producer, True
+
+    async def _registered_already(
+        self,
+        conn: asyncpg.Connection,
+        cmd: domain.RegisterProducer,
+        producer: domain.Producer,
+        producer_id: UUID | None,
+        scope: store.Scope | None,
+    ) -> domain.Producer:
+        """The producer an identical repeat registered before, or the refusal that says which
+        key of ``producer`` is taken."""
         if producer.registration_number is not None:
             same = await store.producer_by_registration(
                 conn, producer.legal_form, producer.registration_number
@@ -122,16 +152,12 @@ class Registry:
                         f"{producer.registration_number} is already registered to another producer",
                     )
                 if producer_id is None and domain.producers.same_registration(same, cmd):
-                    return same, False
+                    return same
                 raise Conflict(
                     "registration_number",
                     f"{producer.registration_number} is already registered to producer {same.id}",
                 )
-        if producer_id is not None and await store.get_producer(conn, producer_id) is not None:
-            raise _taken("producer_id")
-        await store.insert_producer(conn, producer)
-        await self.publish(conn, list(events))
-        return producer, True
+        raise _taken("producer_id")
 
     async def _producer_for_update(
         self, conn: asyncpg.Connection, producer_id: UUID, scope: store.Scope | None
@@ -154,7 +180,7 @@ class Registry:
         now = self.clock()
         unit = None
         if cmd.commune_code is not None and cmd.commune_code != current.commune_code:
-            unit = await valid_commune(conn, cmd.commune_code, now.date())
+            unit = await self.valid_commune(conn, cmd.commune_code, now.date())
             check_unit(scope, unit)
         updated, events = domain.update_producer(current, cmd, unit=unit, now=now)
         if events:
@@ -211,7 +237,7 @@ class Registry:
             )
         day = products.check_registered_on(cmd.registered_on, now.date())
         product_set = classification.product_set_on(cmd.product_set, day)
-        unit = await valid_commune(conn, cmd.commune_code, day)
+        unit = await self.valid_commune(conn, cmd.commune_code, day)
         check_unit(scope, unit)
         same = await store.products_by_key(
             conn, [(producer.id, store.key_of(domain.check_name(cmd.name)))]

@@ -17,7 +17,7 @@ from ocop_insights.domain.facts import local_date
 from ocop_insights.live import Broadcast
 from ocop_insights.publishing import to_event
 from ocop_insights.store.statistics import compute_all
-from ocop_runtime.app import ServiceContext, get_context
+from ocop_runtime.app import ServiceContext, context_of
 
 router = APIRouter(tags=["dashboard"])
 
@@ -48,7 +48,7 @@ def _frame(payload: str) -> bytes:
 @router.get("/dashboard/events", include_in_schema=False)
 async def dashboard_events(request: Request) -> StreamingResponse:
     """Server-Sent Events: every statistic now, then each new snapshot as it is published."""
-    ctx: ServiceContext = get_context(request)
+    ctx: ServiceContext = context_of(request)
     broadcast: Broadcast = request.app.state.broadcast
 
     async def stream() -> AsyncIterator[bytes]:

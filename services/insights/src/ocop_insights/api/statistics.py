@@ -16,7 +16,7 @@ from ocop_insights.domain.facts import local_date
 from ocop_insights.domain.statistics import BY_NAME, DEFINITIONS, Statistic
 from ocop_insights.publishing import to_json
 from ocop_insights.store.statistics import compute
-from ocop_runtime.app import ServiceContext, get_context
+from ocop_runtime.app import ServiceContext, context_of
 from ocop_runtime.audit import http_problem
 from ocop_runtime.refusals import NotFound
 
@@ -118,7 +118,7 @@ async def get_statistic(
                 }
             ],
         )
-    ctx: ServiceContext = get_context(request)
+    ctx: ServiceContext = context_of(request)
     statistic = await compute(ctx.pool, name, day)
     if format == "csv":
         return Response(

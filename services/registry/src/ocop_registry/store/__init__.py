@@ -7,7 +7,6 @@ reorganisation.
 
 from ocop_registry.store.admin_units import (
     all_commune_versions,
-    commune_versions,
     list_units,
     load_admin_units,
 )
@@ -74,7 +73,6 @@ __all__ = [
     "Scope",
     "all_commune_versions",
     "certificates_of",
-    "commune_versions",
     "count_active_products",
     "end_certificate",
     "get_application",

@@ -36,7 +36,7 @@ _UNIT_VERSIONS = (
     "   FILTER (WHERE s.new_code IS NOT NULL), '{}') AS successors"
     " FROM admin_units u LEFT JOIN admin_unit_successions s"
     "   ON s.old_code = u.code AND s.old_valid_from = u.valid_from"
-    " WHERE u.code = ANY($1::text[]) AND u.level = 'commune'"
+    " WHERE u.level = 'commune'"
     " GROUP BY u.code, u.name, u.valid_from, u.valid_to, u.parent_code"
 )
 
@@ -52,13 +52,9 @@ def _unit_version(r: asyncpg.Record) -> UnitVersion:
     )
 
 
-async def commune_versions(conn: Conn, code: str) -> list[UnitVersion]:
-    return [_unit_version(r) for r in await conn.fetch(_UNIT_VERSIONS, [code])]
-
-
 async def all_commune_versions(conn: Conn) -> dict[str, list[UnitVersion]]:
-    """Every commune version by code, for bulk checks (an import validates rows in memory)."""
-    rows = await conn.fetch(_UNIT_VERSIONS.replace("u.code = ANY($1::text[]) AND ", ""))
+    """Every commune version by code (the registry keeps them in memory)."""
+    rows = await conn.fetch(_UNIT_VERSIONS)
     out: dict[str, list[UnitVersion]] = {}
     for r in rows:
         out.setdefault(r["code"], []).append(_unit_version(r))

@@ -71,10 +71,14 @@ def _producer_args(p: Producer) -> tuple[Any, ...]:
     )
 
 
-async def insert_producer(conn: asyncpg.Connection, p: Producer) -> None:
-    await conn.execute(_PRODUCER_INSERT, *_producer_args(p))
-    if p.contacts:
+async def insert_producer(conn: asyncpg.Connection, p: Producer) -> bool:
+    """Insert ``p`` unless its id or its registration number is taken; whether it was."""
+    inserted = await conn.fetchval(
+        f"{_PRODUCER_INSERT} ON CONFLICT DO NOTHING RETURNING true", *_producer_args(p)
+    )
+    if inserted and p.contacts:
         await _save_contacts(conn, p)
+    return bool(inserted)
 
 
 async def insert_producers(conn: asyncpg.Connection, producers: Sequence[Producer]) -> None:
