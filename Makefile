@@ -1,5 +1,5 @@
 # The local stack's fixed interface (see README.md).
-.PHONY: up down status test bench lint
+.PHONY: up down status test bench bench-growth lint
 .PHONY: compose-up compose-down compose-test
 .PHONY: dist
 
@@ -17,6 +17,9 @@ test:      ## ruff, mypy and the whole pytest suite on a private test stack
 
 bench:     ## benchmarks with ratios against raw baselines measured in the same run
 	@deploy/bench.sh
+
+bench-growth:  ## relay, batched consumer and import at 10k and 100k records (OCOP_BENCH_GROWTH_SIZES)
+	@deploy/bench.sh bench.growth
 
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy

@@ -28,6 +28,7 @@ import asyncio
 import functools
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -73,6 +74,10 @@ class Timing:
     def stop(self) -> Timing:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
         return self
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def _fill_outbox(pool: asyncpg.Pool, n: int) -> None:
@@ -128,8 +133,8 @@ _RAW_SELECT = (
 )
 
 
-async def _raw_once(pool: asyncpg.Pool, producer: AIOKafkaProducer) -> Timing:
-    await _fill_outbox(pool, ROWS)
+async def _raw_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, n: int = ROWS) -> Timing:
+    await _fill_outbox(pool, n)
     timing = Timing()
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(_RAW_SELECT)
@@ -275,7 +280,7 @@ async def main() -> int:
             await migrate(conn, schema, empty)
             await conn.execute("CREATE TABLE effects (producer_id uuid, name text)")
             await conn.execute("CREATE TABLE raw_effects (producer_id uuid, name text)")
-        await _raw_once(pool, producer)  # warm-up: metadata, connections
+        await _raw_once(pool, producer, BATCH)  # warm-up: metadata, connections
         await topic.start()
         relay = OutboxRelay(
             pool,
@@ -285,6 +290,7 @@ async def main() -> int:
             batch_size=BATCH,
         )
         relay_times, raw_times = [], []
+        relay_peak_mb = 0.0
         try:
             await _relay_once(relay, pool, BATCH)  # warm-up: its own producer and lock
             # Interleaved (relay, raw, relay, raw, ...): background load weighs on both alike.
@@ -293,6 +299,9 @@ async def main() -> int:
                     "relay", pool, topic, functools.partial(_relay_once, relay, pool)
                 )
                 relay_times.append(elapsed)
+                # The process's peak before any raw round at full size (the raw baseline holds
+                # every row at once): what the relay's side needed, for bench.growth.
+                relay_peak_mb = relay_peak_mb or _peak_mb()
                 elapsed, theirs = await _checked(
                     "raw", pool, topic, functools.partial(_raw_once, pool, producer)
                 )
@@ -333,6 +342,13 @@ async def main() -> int:
             report(label, unit, ocop=n / o, raw=n / b, sizes=sizes, target=target)
 
     line("outbox relay -> kafka", ROWS, relay_times, raw_times, 1.15)
+    report(
+        "outbox relay peak memory",
+        "MB",
+        ocop=relay_peak_mb,
+        raw=None,
+        sizes={"records": ROWS, "batch": BATCH},
+    )
     line("consumer, per record", RECORDS, consumer, raw_consumer, 1.2)
     return 0
 

@@ -229,6 +229,22 @@ async def send(producer: AIOKafkaProducer, events: Sequence[Event]) -> None:
     await asyncio.gather(*futures)
 
 
+async def consumer_reading(producer: AIOKafkaProducer, pool: asyncpg.Pool) -> None:
+    """Before any clock starts: the service's consumer has joined its group (which can take
+    seconds) and applies records; one certificate of a product outside the measurement shows
+    it. The raw consumer is assigned its partitions directly and has no such wait."""
+    product, certificate = uuid4(), uuid4()
+    await send(producer, renewals([product], {product: certificate}))
+
+    async def applied() -> bool:
+        found = await pool.fetchval(
+            "SELECT 1 FROM certificates WHERE certificate_id = $1", certificate
+        )
+        return found is not None
+
+    await wait_until(applied, timeout_seconds=120, what="the trade consumer's first record")
+
+
 async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
     await consumer._client.force_metadata_update()
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -424,6 +440,7 @@ async def main() -> int:
     try:
         async with running(app):
             await seed.into_service(app_pool)
+            await consumer_reading(producer, app_pool)
             outbox_mark = await app_pool.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
             started = time.perf_counter()
             await send(producer, expiries(burst, seed))

@@ -23,7 +23,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
-from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ocop_contracts import Event, topics
@@ -129,28 +128,7 @@ def build_broker(
         broker.include_router(
             batch_consumer.router(settings.consumer_group, description=spec.description)
         )
-    # Declared for the AsyncAPI document only: the outbox relay is the one that publishes.
-    names = TopicNames(settings.topic_prefix)
-    for event_type in spec.publishes:
-        broker.publisher(
-            names.physical(event_type.TOPIC),
-            title=f"{names.physical(event_type.TOPIC)}:{event_type.EVENT_NAME}",
-            description=(event_type.__doc__ or "").strip() + f" (ce_type {event_type.CE_TYPE})",
-            schema=event_type,
-        )
     return broker
-
-
-def asyncapi_document(broker: KafkaBroker, spec: ServiceSpec) -> dict[str, Any]:
-    document = AsyncAPI(
-        broker,
-        title=f"ocop {spec.name}",
-        version="1.0.0",
-        description=spec.description,
-        schema_version="3.0.0",
-    )
-    result: dict[str, Any] = document.to_specification().to_jsonable()
-    return result
 
 
 def create_service_app(
