@@ -20,6 +20,9 @@ published.
    into a schema migrated with the registry's own migrations. Both sides must have written as
    many producers and outbox rows as commands. ``GET /healthz`` from 16 clients is the rate the
    HTTP stack reaches with no work at all.
+3. Latency at 50% of saturation: commands sent at half the rate step 2 reached, at steady
+   intervals (an open loop, ``OCOP_BENCH_E2E_PACED_SECONDS``, 5 s by default), each timed until
+   answered and until applied by evaluation, as in step 1.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from tests.processes import service_process
 REQUESTS = int(os.environ.get("OCOP_BENCH_E2E_REQUESTS", "200"))
 CONCURRENT = 16
 CONCURRENT_REQUESTS = int(os.environ.get("OCOP_BENCH_E2E_CONCURRENT_REQUESTS", "800"))
+PACED_SECONDS = float(os.environ.get("OCOP_BENCH_E2E_PACED_SECONDS", "5"))
 WARMUP = 20
 
 
@@ -125,6 +129,54 @@ async def _concurrent(url: str, headers: dict[str, str], path: str = "/producers
         for c in clients:
             await c.close()
     return time.perf_counter() - started
+
+
+async def _paced(
+    url: str, headers: dict[str, str], rate: float, evaluation: asyncpg.Pool
+) -> tuple[list[float], list[float]]:
+    """Commands sent at a steady ``rate`` per second (an open loop: each leaves at its time
+    whether or not the ones before were answered, on whichever of the clients is free) for
+    ``PACED_SECONDS``; the time each was answered and applied by evaluation."""
+    clients: asyncio.Queue[LeanHttp] = asyncio.Queue()
+    for _ in range(CONCURRENT):
+        clients.put_nowait(await LeanHttp.connect(url, headers))
+    answered: list[float] = []
+    sent: dict[UUID, datetime] = {}
+
+    async def one(body: dict[str, str]) -> None:
+        client = await clients.get()
+        try:
+            at = datetime.now(UTC)
+            started = time.perf_counter()
+            response = await client.post("/producers", json=body)
+            answered.append(time.perf_counter() - started)
+            assert response.status_code == 201, response.text
+            sent[UUID(response.json()["id"])] = at
+        finally:
+            clients.put_nowait(client)
+
+    count = max(1, round(rate * PACED_SECONDS))
+    start = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(_producer())))
+    await asyncio.gather(*tasks)
+    while not clients.empty():
+        await clients.get_nowait().close()
+
+    async def all_applied() -> bool:
+        found = await evaluation.fetchval(
+            "SELECT count(*) FROM producers WHERE producer_id = ANY($1::uuid[])", list(sent)
+        )
+        return bool(found == len(sent))
+
+    await wait_until(all_applied, timeout_seconds=120, what="evaluation's copies")
+    rows = await evaluation.fetch(
+        "SELECT producer_id, received_at FROM producers WHERE producer_id = ANY($1::uuid[])",
+        list(sent),
+    )
+    return answered, [(r["received_at"] - sent[r["producer_id"]]).total_seconds() for r in rows]
 
 
 async def _floor(client: LeanHttp) -> list[float]:
@@ -232,6 +284,8 @@ async def main() -> int:
             before = await registry_db.fetchval("SELECT count(*) FROM producers")
             ours = await _concurrent(registry.url, headers)
             theirs = await _raw_concurrent(raw)
+            half = CONCURRENT_REQUESTS / ours / 2
+            paced_answered, paced_applied = await _paced(registry.url, headers, half, evaluation)
             written = await registry_db.fetchval("SELECT count(*) FROM producers") - before
             assert written == CONCURRENT_REQUESTS, written
             raw_rows = await raw.fetchval("SELECT count(*) FROM producers")
@@ -260,6 +314,18 @@ async def main() -> int:
             sizes=sizes,
             limit=None if limit is None else 40,
         )
+    for name, samples in (
+        ("POST /producers answered, 50% of saturation", paced_answered),
+        ("POST /producers -> applied, 50% of saturation", paced_applied),
+    ):
+        p50, p99 = med(samples) * 1e3, _pct(samples, 0.99) * 1e3
+        print(
+            f"  {name:<44} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({len(samples)} commands at"
+            f" {half:,.0f}/s)"
+        )
+        sizes = {"commands": len(samples), "rate": round(half)}
+        report(f"{name} p50", "ms", ocop=p50, raw=None, sizes=sizes)
+        report(f"{name} p99", "ms", ocop=p99, raw=None, sizes=sizes)
     p50 = med(floor) * 1e3
     print(f"  {'GET /healthz (the HTTP floor)':<44} p50 {p50:7.1f} ms  ({len(floor)} requests)")
     report("GET /healthz over HTTP p50", "ms", ocop=p50, raw=None, sizes={"requests": len(floor)})
