@@ -179,6 +179,16 @@ async def _paced(
     return answered, [(r["received_at"] - sent[r["producer_id"]]).total_seconds() for r in rows]
 
 
+async def _caught_up(registry_db: asyncpg.Pool, evaluation: asyncpg.Pool) -> None:
+    """Wait until evaluation holds a copy of every producer the registry has."""
+    expected = await registry_db.fetchval("SELECT count(*) FROM producers")
+
+    async def applied() -> bool:
+        return bool(await evaluation.fetchval("SELECT count(*) FROM producers") >= expected)
+
+    await wait_until(applied, timeout_seconds=300, what="evaluation to apply the burst")
+
+
 async def _floor(client: LeanHttp) -> list[float]:
     """``GET /healthz`` one at a time through the same socket: the HTTP stack with no work."""
     samples = []
@@ -284,13 +294,14 @@ async def main() -> int:
             before = await registry_db.fetchval("SELECT count(*) FROM producers")
             ours = await _concurrent(registry.url, headers)
             theirs = await _raw_concurrent(raw)
-            half = CONCURRENT_REQUESTS / ours / 2
-            paced_answered, paced_applied = await _paced(registry.url, headers, half, evaluation)
             written = await registry_db.fetchval("SELECT count(*) FROM producers") - before
             assert written == CONCURRENT_REQUESTS, written
             raw_rows = await raw.fetchval("SELECT count(*) FROM producers")
             raw_events = await raw.fetchval("SELECT count(*) FROM outbox")
             assert (raw_rows, raw_events) == (CONCURRENT_REQUESTS, CONCURRENT_REQUESTS)
+            await _caught_up(registry_db, evaluation)  # the burst applied before pacing
+            half = CONCURRENT_REQUESTS / ours / 2
+            paced_answered, paced_applied = await _paced(registry.url, headers, half, evaluation)
         finally:
             await evaluation.close()
             await raw.close()

@@ -175,11 +175,12 @@ class BatchConsumer:
             return router
         consumer = self
 
-        async def on_batch(msg: KafkaMessage) -> None:
+        async def on_batch(msg: Any) -> None:
             await consumer.handle(msg)
 
         async def keep_bytes(msg: Any) -> Any:
-            return msg.body
+            # The message itself, as the per-record consumer's decoder (see there) does.
+            return msg
 
         router.subscriber(
             *(Topic(self._names.physical(t), declare=False) for t in self.routes.topics),

@@ -247,13 +247,15 @@ class EventConsumer:
             return router
         consumer = self
 
-        async def on_record(msg: KafkaMessage) -> None:
+        async def on_record(msg: Any) -> None:
             await consumer.handle(msg)
 
         async def keep_bytes(msg: Any) -> Any:
             # FastStream would json-decode the body before the handler runs and fail on a
-            # malformed one; the consumer validates it itself (to dead-letter it).
-            return msg.body
+            # malformed one; the consumer validates it itself (to dead-letter it). The handler
+            # gets the message itself as its body: asking for it as ``KafkaMessage`` (a
+            # context field) made FastDepends resolve it in a worker thread, per record.
+            return msg
 
         router.subscriber(
             # Topics are created by their writers with the configured partitions; FastStream
