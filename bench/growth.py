@@ -152,40 +152,22 @@ def main() -> int:
                 f" peak {result['peak_ocop']:.0f} MB ({time.monotonic() - started:.0f} s)",
                 flush=True,
             )
+    measures = (("per record", "µs", "ocop", "raw"), ("peak memory", "MB", "peak_ocop", "peak_raw"))
     for path, by_size in results.items():
-        for size, r in by_size.items():
+        smallest, largest = min(by_size), max(by_size)
+        for what, unit, ours, theirs in measures:
+            for size, r in by_size.items():
+                sizes = {"records": size}
+                report(f"growth: {path}, {what}", unit, ocop=r[ours], raw=r[theirs], sizes=sizes)
+            # The ratio column of this row is the largest size's figure over the smallest's.
             report(
-                f"growth: {path}, per record",
-                "µs",
-                ocop=r["ocop"],
-                raw=r["raw"],
-                sizes={"records": size},
+                f"growth: {path}, {what}, largest/smallest",
+                unit,
+                ocop=by_size[largest][ours],
+                raw=by_size[smallest][ours],
+                sizes={"from": smallest, "to": largest},
+                target=FLAT,
             )
-            report(
-                f"growth: {path}, peak memory",
-                "MB",
-                ocop=r["peak_ocop"],
-                raw=r["peak_raw"],
-                sizes={"records": size},
-            )
-        smallest, largest = by_size[min(by_size)], by_size[max(by_size)]
-        sizes = {"from": min(by_size), "to": max(by_size)}
-        report(
-            f"growth: {path}, time per record largest/smallest",
-            "µs",
-            ocop=largest["ocop"],
-            raw=smallest["ocop"],
-            sizes=sizes,
-            target=FLAT,
-        )
-        report(
-            f"growth: {path}, peak memory largest/smallest",
-            "MB",
-            ocop=largest["peak_ocop"],
-            raw=smallest["peak_ocop"],
-            sizes=sizes,
-            target=FLAT,
-        )
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"growth: this process's own peak {peak_self:.0f} MB", flush=True)
     return 0
