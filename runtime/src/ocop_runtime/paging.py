@@ -15,9 +15,9 @@ import base64
 import binascii
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -196,3 +196,21 @@ def refused_on_query() -> Iterator[None]:
         yield
     except (InvalidCursor, UnknownSort) as exc:
         raise http_problem(exc, "query") from exc
+
+
+T = TypeVar("T")
+
+
+async def page_of(
+    sorts: Mapping[str, Sort],
+    sort: str,
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[Keyset], Awaitable[tuple[list[T], Page]]],
+) -> tuple[list[T], int, str | None]:
+    """One page of a list route: its items, the filtered total and the next cursor; an unknown
+    sort or a bad cursor is a 4xx naming the query parameter (:func:`refused_on_query`)."""
+    with refused_on_query():
+        keyset = Keyset.of(sorts, sort, cursor, limit)
+        items, page = await fetch(keyset)
+    return items, page.total, keyset.next_cursor(page)

@@ -18,7 +18,7 @@ from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Office, use_
 from ocop_evaluation.api.rounds import EntryOut
 from ocop_evaluation.store import counts
 from ocop_runtime.app import ServiceContext
-from ocop_runtime.paging import Keyset, Sort, refused_on_query
+from ocop_runtime.paging import Sort, page_of
 
 certificates_router = APIRouter(tags=["certificates"])
 
@@ -90,13 +90,11 @@ async def _certificates(
     cursor: str | None,
     limit: int,
 ) -> CertificatePage:
-    with refused_on_query():
-        keyset = Keyset.of(sorts, sort, cursor, limit)
-        records, page = await store.list_certificates(ctx.pool, filters, keyset)
+    records, total, next_cursor = await page_of(
+        sorts, sort, cursor, limit, lambda k: store.list_certificates(ctx.pool, filters, k)
+    )
     return CertificatePage(
-        items=[CertificateOut.of(r) for r in records],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        items=[CertificateOut.of(r) for r in records], total=total, next_cursor=next_cursor
     )
 
 

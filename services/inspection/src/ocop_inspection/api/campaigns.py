@@ -20,10 +20,10 @@ from ocop_inspection.api.common import (
     Limit,
     Office,
     not_found,
-    page_of,
     sort_param,
     use_case,
 )
+from ocop_runtime.paging import page_of
 
 campaigns_router = APIRouter(tags=["campaigns"])
 

@@ -1,11 +1,11 @@
 """What every inspection router shares: who may call, the use cases, one audited transaction
-per changing request, and list paging."""
+per changing request, and the list parameters (pages come from ``ocop_runtime.paging.page_of``)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, HTTPException, Request
@@ -16,7 +16,6 @@ from ocop_runtime import audit
 from ocop_runtime.app import ServiceContext, get_context
 from ocop_runtime.audit import http_problem
 from ocop_runtime.auth import Principal, Role, require
-from ocop_runtime.paging import Keyset, Page, Sort, refused_on_query
 from ocop_runtime.refusals import NotFound
 
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -28,8 +27,6 @@ Cursor = Annotated[
 ]
 Limit = Annotated[int, Q(ge=1, le=500)]
 UNIT = r"^[0-9]{3,5}$"
-
-T = TypeVar("T")
 
 
 def get_inspection(request: Request) -> Inspection:
@@ -49,21 +46,6 @@ def use_case(
     ctx: ServiceContext, name: str, who: Principal, aggregate_id: object = None
 ) -> contextlib.AbstractAsyncContextManager[tuple[asyncpg.Connection, audit.Outcome]]:
     return audit.audited(ctx.pool, name, who, aggregate_id)
-
-
-async def page_of(
-    sorts: Mapping[str, Sort],
-    sort: str,
-    cursor: str | None,
-    limit: int,
-    fetch: Callable[[Keyset], Awaitable[tuple[list[T], Page]]],
-) -> tuple[list[T], int, str | None]:
-    """One page of a list: its items, the filtered total and the next cursor; an unknown sort
-    or a bad cursor is a 4xx naming the query parameter."""
-    with refused_on_query():
-        keyset = Keyset.of(sorts, sort, cursor, limit)
-        items, page = await fetch(keyset)
-    return items, page.total, keyset.next_cursor(page)
 
 
 def sort_param(sorts: Mapping[str, Any]) -> Any:

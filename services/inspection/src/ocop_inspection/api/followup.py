@@ -19,10 +19,10 @@ from ocop_inspection.api.common import (
     Limit,
     Office,
     not_found,
-    page_of,
     sort_param,
     use_case,
 )
+from ocop_runtime.paging import page_of
 
 followup_router = APIRouter(tags=["follow-up"])
 

@@ -21,12 +21,12 @@ from ocop_inspection.api.common import (
     Limit,
     Office,
     not_found,
-    page_of,
     sort_param,
     use_case,
 )
 from ocop_inspection.usecases import DrawResult
 from ocop_runtime.audit import http_problem
+from ocop_runtime.paging import page_of
 from ocop_runtime.refusals import RuleViolation
 
 samples_router = APIRouter(tags=["samples"])

@@ -19,11 +19,11 @@ from ocop_inspection.api.common import (
     Ins,
     Limit,
     not_found,
-    page_of,
     sort_param,
     use_case,
 )
 from ocop_inspection.usecases import inspector_units
+from ocop_runtime.paging import page_of
 
 visits_router = APIRouter(tags=["visits"])
 

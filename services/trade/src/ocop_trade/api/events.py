@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import page_of
 from ocop_trade import domain, store
 from ocop_trade.api.common import (
     UNIT,
@@ -176,14 +176,10 @@ async def list_events(
         producer_id=producer_id,
         product_id=product_id,
     )
-    with refused_on_query():
-        keyset = Keyset.of(store.PROMOTION_SORTS, sort, cursor, limit)
-        events, page = await store.list_promotions(ctx.pool, f, keyset)
-    return EventPage(
-        items=[EventOut.of(e) for e in events],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+    events, total, next_cursor = await page_of(
+        store.PROMOTION_SORTS, sort, cursor, limit, lambda k: store.list_promotions(ctx.pool, f, k)
     )
+    return EventPage(items=[EventOut.of(e) for e in events], total=total, next_cursor=next_cursor)
 
 
 @events_router.get("/events/{event_id}", response_model=EventOut)
@@ -374,13 +370,15 @@ async def list_participations(
         from_date=from_date,
         to_date=to_date,
     )
-    with refused_on_query():
-        keyset = Keyset.of(store.PARTICIPATION_SORTS, sort, cursor, limit)
-        found, page = await store.list_participations(ctx.pool, f, keyset)
+    found, total, next_cursor = await page_of(
+        store.PARTICIPATION_SORTS,
+        sort,
+        cursor,
+        limit,
+        lambda k: store.list_participations(ctx.pool, f, k),
+    )
     return ParticipationPage(
-        items=[ParticipationOut.of(p) for p in found],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        items=[ParticipationOut.of(p) for p in found], total=total, next_cursor=next_cursor
     )
 
 

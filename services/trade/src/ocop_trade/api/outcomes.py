@@ -11,7 +11,7 @@ from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_runtime.audit import http_problem
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import Keyset, page_of, refused_on_query
 from ocop_runtime.refusals import RuleViolation
 from ocop_trade import domain, store
 from ocop_trade.api.common import Ctx, Cursor, Day, Limit, Officer, QueryDay, T, not_found, use_case
@@ -112,13 +112,11 @@ async def list_outcomes(
         from_date=from_date,
         to_date=to_date,
     )
-    with refused_on_query():
-        keyset = Keyset.of(store.OUTCOME_SORTS, sort, cursor, limit)
-        found, page = await store.list_outcomes(ctx.pool, f, keyset)
+    found, total, next_cursor = await page_of(
+        store.OUTCOME_SORTS, sort, cursor, limit, lambda k: store.list_outcomes(ctx.pool, f, k)
+    )
     return OutcomePage(
-        items=[OutcomeOut.of(r.outcome) for r in found],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        items=[OutcomeOut.of(r.outcome) for r in found], total=total, next_cursor=next_cursor
     )
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import page_of
 from ocop_trade import domain, store
 from ocop_trade.api.common import (
     UNIT,
@@ -144,14 +144,10 @@ async def list_outlets(
         product_id=product_id,
         producer_id=producer_id,
     )
-    with refused_on_query():
-        keyset = Keyset.of(store.OUTLET_SORTS, sort, cursor, limit)
-        found, page = await store.list_outlets(ctx.pool, f, keyset)
-    return OutletPage(
-        items=[OutletOut.of(o) for o in found],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+    found, total, next_cursor = await page_of(
+        store.OUTLET_SORTS, sort, cursor, limit, lambda k: store.list_outlets(ctx.pool, f, k)
     )
+    return OutletPage(items=[OutletOut.of(o) for o in found], total=total, next_cursor=next_cursor)
 
 
 @outlets_router.get("/outlets/{outlet_id}", response_model=OutletOut)
@@ -307,13 +303,11 @@ async def list_listings(
         from_date=from_date,
         to_date=to_date,
     )
-    with refused_on_query():
-        keyset = Keyset.of(store.LISTING_SORTS, sort, cursor, limit)
-        found, page = await store.list_listings(ctx.pool, f, keyset)
+    found, total, next_cursor = await page_of(
+        store.LISTING_SORTS, sort, cursor, limit, lambda k: store.list_listings(ctx.pool, f, k)
+    )
     return ListingPage(
-        items=[ListingOut.of(x) for x in found],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        items=[ListingOut.of(x) for x in found], total=total, next_cursor=next_cursor
     )
 
 
