@@ -130,6 +130,45 @@ async def listing_in(client: Any, listing_id: str, status: str) -> dict[str, Any
     return await wait_until(probe, what=f"listing {listing_id} {status}")
 
 
+async def listing_named(client: Any, listing_id: str, name: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        shown = (await client.get(f"/listings/{listing_id}")).json()
+        return dict(shown) if shown["goods_name"] == name else None
+
+    return await wait_until(probe, what=f"listing {listing_id} named {name}")
+
+
+async def test_a_product_listed_before_its_registration_arrived_takes_its_name_and_producer(
+    make_settings: Any, kafka_bootstrap: str
+) -> None:
+    producer, product, named_product = uuid4(), uuid4(), uuid4()
+    async with running(trade_app(make_settings)) as trade:
+        # Only the certificates first: trade knows the products by id alone.
+        await send_events(kafka_bootstrap, [certified(product), certified(named_product)])
+        outlet = await open_outlet(trade)
+        listing = await holds_certificate(trade, outlet["id"], product)
+        assert listing["goods_name"] == f"product {product}" and listing["producer_id"] is None
+        officer_named = await trade.post(
+            f"/outlets/{outlet['id']}/listings",
+            json={"basis": "ocop", "product_id": str(named_product), "goods_name": "Gốm quà tặng"},
+        )
+        assert officer_named.status_code == 201, officer_named.text
+
+        await send_events(
+            kafka_bootstrap,
+            [registered(product, producer), registered(named_product, producer, "Bình gốm")],
+        )
+        named = await listing_named(trade, listing["id"], "Gốm men lam")
+        assert named["producer_id"] == str(producer) and named["status"] == "live"
+
+        async def producer_filled() -> dict[str, Any] | None:
+            shown = (await trade.get(f"/listings/{officer_named.json()['id']}")).json()
+            return dict(shown) if shown["producer_id"] == str(producer) else None
+
+        kept = await wait_until(producer_filled, what="the officer-named listing's producer")
+        assert kept["goods_name"] == "Gốm quà tặng"  # the officer's name is kept
+
+
 def events_named(name: str) -> Any:
     return lambda r: (header(r, "ce_type") or "").endswith(f".{name}.v1")
 
@@ -151,7 +190,9 @@ async def test_a_listing_is_suspended_on_revocation_and_expiry_and_restored_by_a
             4,
             str(first.certificate_id),
         )
-        assert listing["goods_name"] == "Gốm men lam" and listing["producer_id"] == str(producer)
+        # The product's registration and its certificate come on two topics, in either order.
+        named = await listing_named(trade, listing["id"], "Gốm men lam")
+        assert named["producer_id"] == str(producer)
         refused = await trade.post(
             f"/outlets/{outlet['id']}/listings", json={"basis": "ocop", "product_id": str(other)}
         )

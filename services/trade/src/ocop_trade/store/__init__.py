@@ -12,8 +12,11 @@ from ocop_trade.store.copies import (
     deregister_product,
     get_certificate,
     get_product,
+    lock_product,
+    name_listings,
     producers_of,
     save_certificates,
+    unnamed,
     upsert_product,
 )
 from ocop_trade.store.outcomes import (
@@ -89,6 +92,8 @@ __all__ = [
     "list_participations",
     "list_promotions",
     "listings_of_outlet",
+    "lock_product",
+    "name_listings",
     "ocop_listings_of_products",
     "producers_of",
     "reports",
@@ -99,5 +104,6 @@ __all__ = [
     "save_participation",
     "save_promotion",
     "stalls_taken",
+    "unnamed",
     "upsert_product",
 ]

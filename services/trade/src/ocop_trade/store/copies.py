@@ -29,6 +29,35 @@ class ProductCopy:
     deregistered_at: datetime | None = None
 
 
+def unnamed(product_id: UUID) -> str:
+    """The goods name of a listing made before trade had the product's registration."""
+    return f"product {product_id}"
+
+
+async def lock_product(conn: asyncpg.Connection, product_id: UUID) -> None:
+    """Until the transaction ends: one at a time per product between its registration arriving
+    and a listing of it being made, so the listing never misses the name (a product not yet
+    stored has no row to lock)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('ocop.trade.product'), hashtext($1::text))",
+        str(product_id),
+    )
+
+
+async def name_listings(conn: asyncpg.Connection, p: ProductCopy) -> None:
+    """Listings of ``p`` made before trade had it take its producer and, unless the officer
+    named the goods, its name."""
+    await conn.execute(
+        "UPDATE listings SET producer_id = $2,"
+        " goods_name = CASE WHEN goods_name = $4 THEN $3 ELSE goods_name END,"
+        " updated_at = clock_timestamp() WHERE product_id = $1 AND producer_id IS NULL",
+        p.product_id,
+        p.producer_id,
+        p.name,
+        unnamed(p.product_id),
+    )
+
+
 async def upsert_product(conn: asyncpg.Connection, p: ProductCopy) -> None:
     """Keep the newest version of a product; an older one arriving late changes nothing."""
     await conn.execute(

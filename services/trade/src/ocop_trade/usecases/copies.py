@@ -17,7 +17,9 @@ from ocop_trade.usecases.common import UseCases
 
 class Copies(UseCases):
     async def record_product(self, conn: asyncpg.Connection, product: store.ProductCopy) -> None:
+        await store.lock_product(conn, product.product_id)
         await store.upsert_product(conn, product)
+        await store.name_listings(conn, product)
 
     async def product_deregistered(
         self, conn: asyncpg.Connection, product_id: UUID, reason: str, at: datetime

@@ -98,6 +98,7 @@ class Outlets(UseCases):
         certificates: list[domain.CertificateCopy] = []
         product_id = listing.product_id
         if product_id is not None:
+            await store.lock_product(conn, product_id)
             product = await store.get_product(conn, product_id)
             if product is not None:
                 if product.deregistered_at is not None:
@@ -110,8 +111,8 @@ class Outlets(UseCases):
                     goods_name=listing.goods_name or product.name,
                 )
             certificates = (await store.certificates_of(conn, [product_id]))[product_id]
-            if not listing.goods_name:
-                listing = replace(listing, goods_name=f"product {listing.product_id}")
+            if not listing.goods_name:  # until the registry's product arrives (record_product)
+                listing = replace(listing, goods_name=store.unnamed(product_id))
         listed = domain.list_good(outlet, listing, certificates)
         if listed.product_id is not None:
             held = await store.ocop_listings_of_products(
