@@ -210,7 +210,8 @@ def counting_evaluation_app(
     make_settings: Settings, handler: CountingHandler, **overrides: Any
 ) -> Any:
     settings = make_settings(EvaluationSettings, **overrides)
-    spec = replace(evaluation_spec(), routes=handler.routes())
+    # Every record through the counting handler, none through evaluation's own batches.
+    spec = replace(evaluation_spec(), routes=handler.routes(), batches=None)
     return create_service_app(settings, spec)
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import fast_depends.utils
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from ocop_contracts import Envelope
 from ocop_contracts.events import ProducerRegistered
@@ -73,3 +75,46 @@ async def test_the_subscriber_hands_over_the_record_without_a_worker_thread(
     record = raw[0] if isinstance(raw, tuple | list) else raw
     assert record.value == event.to_json()
     assert threaded == []
+
+
+class _Fetches:
+    """An aiokafka consumer's ``getmany`` as the subscriber sees it: what each call returns."""
+
+    def __init__(self, *results: dict[str, list[str]]) -> None:
+        self.results = list(results)
+        self.calls: list[dict[str, Any]] = []
+
+    async def getmany(self, **options: Any) -> dict[str, list[str]]:
+        self.calls.append(options)
+        return self.results.pop(0)
+
+
+async def test_the_batch_subscriber_asks_again_at_once_after_an_empty_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FastStream's batch subscriber sleeps ``batch_timeout_ms`` after an empty fetch, so a
+    record arriving then waited for it; the batch consumer's subscriber hands the empty fetch
+    back at once (``getmany`` already waited) and takes records as they come."""
+    slept: list[Any] = []
+
+    async def sleep(*args: Any) -> None:
+        slept.append(args)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    routes = BatchRoutes(max_records=7, timeout_ms=300)
+    routes.on(ProducerRegistered)(_nothing)
+    consumer = BatchConsumer(
+        routes,
+        consumer="batched",
+        metrics=Metrics("subscribers-c"),
+        pool=None,
+        producer=None,
+        dlq_topic="unused",
+    )
+    (subscriber,) = consumer.router("group").subscribers
+    assert isinstance(subscriber, BatchSubscriber)
+    fetches = _Fetches({}, {"p0": ["a", "b"], "p1": ["c"]})
+    assert await subscriber.get_msg(fetches) == ()
+    assert await subscriber.get_msg(fetches) == ("a", "b", "c")
+    assert fetches.calls == [{"timeout_ms": 300, "max_records": 7}] * 2
+    assert slept == []

@@ -19,8 +19,9 @@ from prometheus_client import generate_latest
 
 from ocop_contracts import Envelope
 from ocop_runtime.auth import TokenVerifier
+from ocop_runtime.batch_spans import MAX_LINKS
 from ocop_runtime.devidp import DEV_AUDIENCE, DEV_ISSUER, jwks_url
-from ocop_runtime.outbox_records import MAX_LINKS, batch_span, record_headers
+from ocop_runtime.outbox_records import batch_span, record_headers
 from ocop_runtime.telemetry import HTTP_TELEMETRY, Metrics, context_from, instrument_http
 from ocop_runtime.testing import session_idp, token
 

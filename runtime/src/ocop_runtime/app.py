@@ -122,6 +122,10 @@ def build_broker(
         security=security,
         client_id=f"ocop-{spec.name}",
         description=spec.description,
+        # FastStream logs "Received" and "Processed" for every record at this level: two log
+        # records per event (a few per cent of a consumer's CPU). The consumers log what needs
+        # an operator (redeliveries, dead letters) and count every outcome in their metrics.
+        log_level=logging.DEBUG,
     )
     broker.include_router(consumer.router(settings.consumer_group, description=spec.description))
     if batch_consumer is not None:
@@ -240,6 +244,7 @@ def create_service_app(
                     max_attempts=settings.handler_max_attempts,
                     backoff_seconds=settings.handler_backoff_seconds,
                     backoff_max_seconds=settings.handler_backoff_max_seconds,
+                    pause_after_commit_seconds=settings.consumer_test_pause_after_commit_seconds,
                     names=names,
                 )
                 if spec.batches is not None

@@ -6,19 +6,17 @@ the span current in that transaction, and the record carries that same ``tracepa
 consumer's span is a child of the request's. The relay adds one span per batch, not one per
 record (a span and a context switch per record cost the relay as much as the send itself):
 a child of the request's span when every row of the batch came from the same request (one
-command, one import), otherwise linked to each row's request (up to :data:`MAX_LINKS`), as the
-OpenTelemetry messaging conventions have it for a batch.
+command, one import), otherwise linked to each row's request (:mod:`ocop_runtime.batch_spans`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span
+from opentelemetry.trace import Span
 
 from ocop_contracts.envelope import (
     CONTENT_TYPE,
@@ -34,13 +32,11 @@ from ocop_contracts.envelope import (
     SPECVERSION,
     Headers,
 )
-from ocop_runtime.telemetry import context_from
+from ocop_runtime import batch_spans as spans
 
 _tracer = trace.get_tracer("ocop.outbox")
 _SPECVERSION = (H_SPECVERSION, SPECVERSION.encode())
 _CONTENT_TYPE = (H_CONTENT_TYPE, CONTENT_TYPE.encode())
-# The SDK keeps 128 links a span by default; more would be built only to be dropped.
-MAX_LINKS = 128
 
 
 def record_headers(row: Any) -> Headers:
@@ -64,34 +60,17 @@ def record_headers(row: Any) -> Headers:
     return headers
 
 
-@contextmanager
-def batch_span(rows: Sequence[Any]) -> Iterator[Span]:
+def batch_span(rows: Sequence[Any]) -> AbstractContextManager[Span]:
     """One producer span around sending ``rows``: under their request when they share one,
     else linked to each request."""
-    origins = {(r["traceparent"], r["tracestate"]) for r in rows if r["traceparent"]}
-    topics = {r["topic"] for r in rows}
-    attributes: dict[str, Any] = {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "send",
-        "messaging.batch.message_count": len(rows),
-    }
-    if len(topics) == 1:
-        (topic,) = topics
-        attributes["messaging.destination.name"] = topic
-        name = f"publish {topic}"
-    else:
-        name = "publish"
-    parent = Context()  # a root of its own unless the rows share one request
-    links: list[Link] = []
-    if len(origins) == 1:
-        (origin,) = origins
-        parent = context_from(*origin)
-    else:
-        for traceparent, tracestate in list(origins)[:MAX_LINKS]:
-            context = trace.get_current_span(context_from(traceparent, tracestate))
-            if context.get_span_context().is_valid:
-                links.append(Link(context.get_span_context()))
-    with _tracer.start_as_current_span(
-        name, context=parent, kind=trace.SpanKind.PRODUCER, links=links, attributes=attributes
-    ) as span:
-        yield span
+    return spans.batch_span(
+        _tracer,
+        "publish",
+        trace.SpanKind.PRODUCER,
+        topics=(r["topic"] for r in rows),
+        origins=((r["traceparent"], r["tracestate"]) for r in rows),
+        attributes={
+            "messaging.operation.type": "send",
+            "messaging.batch.message_count": len(rows),
+        },
+    )

@@ -182,8 +182,7 @@ async def test_certificates_and_the_expiry_radar_page_to_the_end_in_each_order(
         today = date.fromisoformat((await client.get("/clock")).json()["now"][:10])
         products, records = _certificates(31, today, rng)
         async with app.state.ctx.pool.acquire() as conn:
-            for p in products:
-                await store.upsert_product(conn, p)
+            await store.upsert_products(conn, products)
             await store.save_certificates(conn, records)
         sorts = {
             sort: await _walk(
@@ -277,8 +276,7 @@ async def _seed_soon_ending(
     async with app.state.ctx.pool.acquire() as conn:
         for r in _rounds(n, rng):
             await store.insert_round(conn, r)
-        for p in products:
-            await store.upsert_product(conn, p)
+        await store.upsert_products(conn, products)
         await store.save_certificates(
             conn,
             [

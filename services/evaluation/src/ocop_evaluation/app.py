@@ -12,7 +12,7 @@ from ocop_contracts.commands import EvaluationCommandAccepted, EvaluationCommand
 from ocop_contracts.events import evaluation as published
 from ocop_evaluation import api
 from ocop_evaluation.api.imports import IMPORT_PATH, imports_router
-from ocop_evaluation.handlers import build_routes
+from ocop_evaluation.handlers import build_batches, build_routes
 from ocop_evaluation.scheduler import expiry_scheduler
 from ocop_evaluation.settings import EvaluationSettings
 from ocop_evaluation.usecases import Evaluation
@@ -35,6 +35,7 @@ def service_spec(
         description="Councils, score sheets, star classes and certificates of Hanoi's OCOP programme.",
         migrations=MIGRATIONS,
         routes=build_routes(ev, verifier),
+        batches=build_batches(ev),
         publishes=(
             EvaluationCommandAccepted,
             EvaluationCommandRejected,

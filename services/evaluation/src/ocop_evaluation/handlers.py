@@ -1,4 +1,6 @@
-"""Evaluation's routing table: the events it consumes and the use case each one drives.
+"""Evaluation's routing tables: the events it consumes and the use case each one drives.
+Registry's producers and products (plain copies) come through the batched consumer
+(:func:`build_batches`), the rest one record at a time (:func:`build_routes`).
 
 Every handler maps one event or command to one use case call; what a repeat or a clash means
 is the use case's to say, the same for HTTP and Kafka. Commands are answered on the replies
@@ -9,6 +11,7 @@ score sheet is the sheet of the token's subject."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
 
@@ -29,6 +32,7 @@ from ocop_evaluation import domain
 from ocop_evaluation.usecases import SERVICE, Evaluation
 from ocop_runtime import commands
 from ocop_runtime.auth import Principal, Role, TokenVerifier
+from ocop_runtime.batching import BatchRoutes, Item
 from ocop_runtime.consumer import Delivery, EventRoutes
 from ocop_runtime.refusals import Forbidden
 
@@ -56,10 +60,6 @@ def build_routes(
         verifier=verifier,
     )
     routes = EventRoutes()
-    routes.on(ProducerRegistered)(partial(on_producer_registered, ev))
-    routes.on(ProducerUpdated)(partial(on_producer_updated, ev))
-    routes.on(ProductRegistered)(partial(on_product_registered, ev))
-    routes.on(ProductUpdated)(partial(on_product_updated, ev))
     routes.on(ApplicationSubmitted)(partial(on_application_submitted, ev))
     routes.on(ApplicationWithdrawn)(partial(on_application_withdrawn, ev))
     routes.on(CommuneAssessed)(partial(on_commune_assessed, ev))
@@ -71,31 +71,32 @@ def build_routes(
     return routes
 
 
+# ---------------------------------------------------------------- registry's producers and products
+
+
+def build_batches(evaluation: Evaluation | None = None) -> BatchRoutes:
+    """Registry's producers and products, applied in batches: plain copies, upserted in one
+    statement per run of one event type (the newest version of each wins), so a burst of
+    registrations costs a few statements per batch instead of a transaction per event. With
+    one event at a time a batch holds one record and takes as long as the per-record path."""
+    ev = evaluation or Evaluation()
+    batches = BatchRoutes(max_records=500)
+    batches.on(ProducerRegistered)(partial(on_producers, ev))
+    batches.on(ProducerUpdated)(partial(on_producers, ev))
+    batches.on(ProductRegistered)(partial(on_products, ev))
+    batches.on(ProductUpdated)(partial(on_products, ev))
+    return batches
+
+
+async def on_producers(ev: Evaluation, conn: asyncpg.Connection, items: Sequence[Item]) -> None:
+    await ev.record_producers(conn, [i.event for i in items])
+
+
+async def on_products(ev: Evaluation, conn: asyncpg.Connection, items: Sequence[Item]) -> None:
+    await ev.record_products(conn, [i.event for i in items])
+
+
 # ---------------------------------------------------------------- registry's and inspection's facts
-
-
-async def on_producer_registered(
-    ev: Evaluation, conn: asyncpg.Connection, event: ProducerRegistered, _: Delivery
-) -> None:
-    await ev.record_producer(conn, event)
-
-
-async def on_producer_updated(
-    ev: Evaluation, conn: asyncpg.Connection, event: ProducerUpdated, _: Delivery
-) -> None:
-    await ev.record_producer(conn, event)
-
-
-async def on_product_registered(
-    ev: Evaluation, conn: asyncpg.Connection, event: ProductRegistered, _: Delivery
-) -> None:
-    await ev.record_product(conn, event)
-
-
-async def on_product_updated(
-    ev: Evaluation, conn: asyncpg.Connection, event: ProductUpdated, _: Delivery
-) -> None:
-    await ev.record_product(conn, event)
 
 
 async def on_application_submitted(

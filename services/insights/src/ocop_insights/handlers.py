@@ -193,7 +193,7 @@ async def on_certificate_revoked(conn: asyncpg.Connection, items: Sequence[Item]
 def build_routes(
     *,
     max_records: int = 2000,
-    timeout_ms: int = 100,
+    timeout_ms: int = 500,
     after_commit: Callable[[], None] | None = None,
 ) -> BatchRoutes:
     routes = BatchRoutes(max_records=max_records, timeout_ms=timeout_ms, after_commit=after_commit)

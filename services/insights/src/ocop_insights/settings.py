@@ -18,7 +18,11 @@ class InsightsSettings(ServiceSettings):
         default=2000, ge=1, le=100_000, description="The most records applied in one batch."
     )
     batch_timeout_ms: int = Field(
-        default=100, ge=1, le=10_000, description="How long a fetch waits when nothing is there."
+        default=500,
+        ge=1,
+        le=10_000,
+        description="How long a fetch waits when nothing is there (it returns as soon as"
+        " something is): how often an idle consumer wakes up.",
     )
     publish_seconds: float = Field(
         default=1.0,

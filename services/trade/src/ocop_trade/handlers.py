@@ -108,7 +108,7 @@ def build_batches(trade: Trade | None = None) -> BatchRoutes:
     suspends (or restores) every listing concerned in a few statements per batch, in the
     order the records came (each product's certificates stay in order)."""
     t = trade or Trade()
-    batches = BatchRoutes(max_records=500, timeout_ms=10)
+    batches = BatchRoutes(max_records=500)
     batches.on(ProductCertified)(partial(on_certificates_issued, t))
     batches.on(CertificateReevaluated)(partial(on_certificates_issued, t))
     batches.on(CertificateUpgraded)(partial(on_certificates_issued, t))

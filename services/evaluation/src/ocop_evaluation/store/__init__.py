@@ -28,8 +28,8 @@ from ocop_evaluation.store.facts import (
     advance_clock,
     clock_offset,
     get_producer,
-    upsert_producer,
-    upsert_product,
+    upsert_producers,
+    upsert_products,
 )
 from ocop_evaluation.store.rounds import (
     ROUND_SORTS,
@@ -113,8 +113,8 @@ __all__ = [
     "set_notices_sent",
     "set_recommendation",
     "sheet_context",
-    "upsert_producer",
-    "upsert_product",
+    "upsert_producers",
+    "upsert_products",
     "upsert_sheet",
     "waiting_entries",
 ]

@@ -3,6 +3,7 @@ registry's events, and a withdrawal."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -56,50 +57,57 @@ async def reroute(
     return len(moved), events
 
 
-class Intake(UseCases):
-    async def record_producer(
-        self,
-        conn: asyncpg.Connection,
-        event: registry_events.ProducerRegistered | registry_events.ProducerUpdated,
-    ) -> None:
-        """Keep the local copy of a registry producer current."""
-        if isinstance(event, registry_events.ProducerUpdated):
-            version, at = event.version, event.updated_at
-        else:
-            version, at = 1, event.registered_at
-        await store.upsert_producer(
-            conn,
-            domain.ProducerCopy(
-                producer_id=event.producer_id,
-                legal_form=event.legal_form.value,
-                name=event.name,
-                commune_code=event.commune_code,
-                version=version,
-                registered_at=at,
-                updated_at=at,
-                registration_number=event.registration_number,
-            ),
-        )
+def _producer_copy(
+    event: registry_events.ProducerRegistered | registry_events.ProducerUpdated,
+) -> domain.ProducerCopy:
+    if isinstance(event, registry_events.ProducerUpdated):
+        version, at = event.version, event.updated_at
+    else:
+        version, at = 1, event.registered_at
+    return domain.ProducerCopy(
+        producer_id=event.producer_id,
+        legal_form=event.legal_form.value,
+        name=event.name,
+        commune_code=event.commune_code,
+        version=version,
+        registered_at=at,
+        updated_at=at,
+        registration_number=event.registration_number,
+    )
 
-    async def record_product(
+
+def _product_copy(
+    event: registry_events.ProductRegistered | registry_events.ProductUpdated,
+) -> domain.ProductCopy:
+    return domain.ProductCopy(
+        product_id=event.product_id,
+        producer_id=event.producer_id,
+        name=event.name,
+        public_code=event.public_code,
+        classification=event.classification,
+        product_set=event.product_set,
+        commune_code=event.commune_code,
+        district_code=event.district_code,
+        version=getattr(event, "version", 1),
+    )
+
+
+class Intake(UseCases):
+    async def record_producers(
         self,
         conn: asyncpg.Connection,
-        event: registry_events.ProductRegistered | registry_events.ProductUpdated,
+        events: Sequence[registry_events.ProducerRegistered | registry_events.ProducerUpdated],
     ) -> None:
-        await store.upsert_product(
-            conn,
-            domain.ProductCopy(
-                product_id=event.product_id,
-                producer_id=event.producer_id,
-                name=event.name,
-                public_code=event.public_code,
-                classification=event.classification,
-                product_set=event.product_set,
-                commune_code=event.commune_code,
-                district_code=event.district_code,
-                version=getattr(event, "version", 1),
-            ),
-        )
+        """Keep the local copies of registry producers current (the newest version wins)."""
+        await store.upsert_producers(conn, [_producer_copy(e) for e in events])
+
+    async def record_products(
+        self,
+        conn: asyncpg.Connection,
+        events: Sequence[registry_events.ProductRegistered | registry_events.ProductUpdated],
+    ) -> None:
+        """Keep the local copies of registry products current (the newest version wins)."""
+        await store.upsert_products(conn, [_product_copy(e) for e in events])
 
     async def enter_application(
         self, conn: asyncpg.Connection, event: registry_events.ApplicationSubmitted
