@@ -31,5 +31,15 @@ fi
 UV=$(command -v uv)
 cd "$ROOT"
 "$UV" sync --frozen --python "$PYTHON" --quiet || die "uv sync failed"
+# Bytecode: Python reads .pyc files even where it does not write them (PYTHONDONTWRITEBYTECODE),
+# and without them every service process and test run compiles each module it imports again
+# (about 1.3 s of CPU per service start here). The installed packages once per lock file, the
+# project's own sources every time (a changed file's old .pyc is ignored, never used).
+if [ ! -f "$ROOT/.venv/.ocop-bytecode" ] || [ "$ROOT/uv.lock" -nt "$ROOT/.venv/.ocop-bytecode" ]; then
+  say "compiling the virtual environment's bytecode"
+  "$ROOT/.venv/bin/python" -m compileall -q -j 0 "$ROOT/.venv/lib" >/dev/null 2>&1 || true
+  touch "$ROOT/.venv/.ocop-bytecode"
+fi
+"$ROOT/.venv/bin/python" -m compileall -q -j 0 runtime contracts services bench tests >/dev/null 2>&1 || true
 # The official AsyncAPI parser and HTML generator (npm), for the AsyncAPI tests and `ocop asyncapi`.
 "$ROOT/deploy/asyncapi/install.sh"
