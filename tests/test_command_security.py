@@ -20,9 +20,13 @@ from typer.testing import CliRunner
 
 from ocop_contracts import Event, topics
 from ocop_contracts.commands import evaluation as ecmd
+from ocop_contracts.commands import inspection as icmd
 from ocop_contracts.commands import registry as rcmd
+from ocop_contracts.commands import trade as tcmd
 from ocop_contracts.events.evaluation import Level
+from ocop_contracts.events.inspection import FindingCategory, FindingOutcome, Severity
 from ocop_evaluation import handlers as evaluation_handlers
+from ocop_inspection import handlers as inspection_handlers
 from ocop_registry import handlers as registry_handlers
 from ocop_runtime import devidp
 from ocop_runtime.auth import Role
@@ -30,15 +34,20 @@ from ocop_runtime.cli import app as cli
 from ocop_runtime.commands import UNAUTHENTICATED_SUBJECT
 from ocop_runtime.kafka import KafkaAuth, read_all
 from ocop_runtime.testing import bearer, own_topics, running, session_idp, token, wait_until
+from ocop_trade import handlers as trade_handlers
 from tests.commands import grant_in_test_topics, send_command
 from tests.flow import evaluation_app, records_on, registry_app, tax_code
 from tests.test_evaluation_flow import MEMBERS, council
+from tests.test_inspection import inspection_app
 from tests.test_kafka_security import read
+from tests.test_trade import trade_app
 
 R = Role
 LOCAL = {R.CITY_OFFICE, R.COMMUNE_OFFICER}
 OWNERS = LOCAL | {R.PRODUCER}
 OFFICE = {R.CITY_OFFICE}
+TRADE = {R.CITY_OFFICE, R.TRADE_OFFICER}
+INSPECTION = {R.CITY_OFFICE, R.INSPECTOR}
 
 # The Kafka half of the role table in docs/SECURITY.md: each command admits the roles of the
 # HTTP route that does the same thing.
@@ -50,12 +59,21 @@ EXPECTED: dict[type[Event], set[Role]] = {
     ecmd.SubmitScoreSheet: {R.COUNCIL_MEMBER},
     ecmd.CloseRound: OFFICE,
     ecmd.RecordDecision: OFFICE,
+    tcmd.ApplyToPromotion: TRADE,
+    tcmd.RecordOutcome: TRADE,
+    icmd.RecordVisit: INSPECTION,
+    icmd.RecordFindings: INSPECTION,
 }
 SERVICE_OF = {c: c.SERVICE for c in EXPECTED}
 
 
 def test_the_command_role_table_is_the_one_the_services_apply_and_the_docs_show() -> None:
-    applied = {**registry_handlers.COMMAND_ROLES, **evaluation_handlers.COMMAND_ROLES}
+    applied = {
+        **registry_handlers.COMMAND_ROLES,
+        **evaluation_handlers.COMMAND_ROLES,
+        **trade_handlers.COMMAND_ROLES,
+        **inspection_handlers.COMMAND_ROLES,
+    }
     assert {c: set(r) for c, r in applied.items()} == EXPECTED
     commands_by_name = {c.EVENT_NAME: c for c in EXPECTED}
     doc = (Path(__file__).resolve().parents[1] / "docs" / "SECURITY.md").read_text()
@@ -67,7 +85,7 @@ def test_the_command_role_table_is_the_one_the_services_apply_and_the_docs_show(
     documented = {
         commands_by_name[name.strip("`")]: {Role(r.strip()) for r in roles.split(",")}
         for service, name, roles, _topic, _route in rows
-        if service in ("registry", "evaluation")
+        if service in topics.COMMAND_SERVICES
     }
     assert documented == EXPECTED
     for command, service in SERVICE_OF.items():
@@ -110,6 +128,35 @@ def _refusable(command_type: type[Event]) -> Event:
         ecmd.RecordDecision: lambda: ecmd.RecordDecision(
             round_id=nowhere, decision_number="1/QĐ-UBND", decision_date=date(2025, 1, 1)
         ),
+        tcmd.ApplyToPromotion: lambda: tcmd.ApplyToPromotion(
+            participation_id=uuid4(), event_id=nowhere, producer_id=uuid4(), product_ids=[uuid4()]
+        ),
+        tcmd.RecordOutcome: lambda: tcmd.RecordOutcome(
+            outcome_id=uuid4(),
+            event_id=nowhere,
+            producer_id=uuid4(),
+            period_start=date(2025, 1, 1),
+            period_end=date(2025, 1, 31),
+        ),
+        icmd.RecordVisit: lambda: icmd.RecordVisit(
+            visit_id=uuid4(),
+            campaign_id=nowhere,
+            producer_id=uuid4(),
+            visited_on=date(2025, 1, 1),
+            product_ids=[uuid4()],
+        ),
+        icmd.RecordFindings: lambda: icmd.RecordFindings(
+            visit_id=nowhere,
+            findings=[
+                icmd.FindingInput(
+                    finding_id=uuid4(),
+                    product_id=uuid4(),
+                    category=FindingCategory.PACKAGING,
+                    severity=Severity.MINOR,
+                    outcome=FindingOutcome.COMPLIANT,
+                )
+            ],
+        ),
     }
     return samples[command_type]()
 
@@ -150,7 +197,12 @@ async def test_every_command_admits_exactly_the_roles_of_the_table(
     make_settings: Any, kafka_bootstrap: str
 ) -> None:
     sent: dict[str, tuple[type[Event], Role | None]] = {}
-    async with running(registry_app(make_settings)), running(evaluation_app(make_settings)):
+    async with (
+        running(registry_app(make_settings)),
+        running(evaluation_app(make_settings)),
+        running(trade_app(make_settings)),
+        running(inspection_app(make_settings)),
+    ):
         for command_type in EXPECTED:
             for role in Role:
                 ce_id = await send_command(
@@ -217,6 +269,8 @@ async def test_an_agencys_commands_are_refused_on_every_command_topic_with_no_ef
     async with (
         running(registry_app(make_settings)) as registry,
         running(evaluation_app(make_settings)) as evaluation,
+        running(trade_app(make_settings)) as trade,
+        running(inspection_app(make_settings)) as inspection,
     ):
         year = 2030 + uuid4().int % 70
         opened = await evaluation.post(
@@ -259,6 +313,15 @@ async def test_an_agencys_commands_are_refused_on_every_command_topic_with_no_ef
             ecmd.RecordDecision(
                 round_id=round_id, decision_number="99/QĐ-UBND", decision_date=date.today()
             ),
+            *(
+                _refusable(c)
+                for c in (
+                    tcmd.ApplyToPromotion,
+                    tcmd.RecordOutcome,
+                    icmd.RecordVisit,
+                    icmd.RecordFindings,
+                )
+            ),
         ]
         assert {type(c) for c in attempts} == set(EXPECTED)
         refused: dict[str, Event] = {}
@@ -299,6 +362,8 @@ async def test_an_agencys_commands_are_refused_on_every_command_topic_with_no_ef
                 (str(application_id), registry),
                 (str(new_round), evaluation),
                 (str(round_id), evaluation),
+                *((c.key(), trade) for c in attempts if c.SERVICE == "trade"),
+                *((c.key(), inspection) for c in attempts if c.SERVICE == "inspection"),
             )
         }
 
