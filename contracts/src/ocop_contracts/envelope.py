@@ -26,6 +26,7 @@ H_TRACESTATE: Final = "tracestate"
 TYPE_PREFIX: Final = "vn.hanoi.ocop."
 
 Headers = list[tuple[str, bytes]]
+_BYTES = (bytes, bytearray)
 
 
 def _rfc3339(time: datetime) -> str:
@@ -80,6 +81,7 @@ class Envelope:
         cls, headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes | None]
     ) -> Envelope:
         """Read the attributes; raise :class:`EnvelopeError` naming what is missing or wrong."""
+        # Read for every record consumed: plain loops and checks, the common case first.
         items = headers.items() if isinstance(headers, Mapping) else headers
         h: dict[str, str] = {}
         for key, value in items:
@@ -89,16 +91,18 @@ class Envelope:
             if value is None:
                 raise EnvelopeError(f"header {key} has no value (null)")
             try:
-                h[key] = value.decode() if isinstance(value, bytes | bytearray) else str(value)
+                h[key] = value.decode() if isinstance(value, _BYTES) else str(value)
             except UnicodeDecodeError as exc:
                 raise EnvelopeError(f"header {key} is not UTF-8") from exc
-        missing = [k for k in (H_ID, H_TYPE, H_SOURCE, H_SPECVERSION) if not h.get(k)]
-        if missing:
+        if not (h.get(H_ID) and h.get(H_TYPE) and h.get(H_SOURCE) and h.get(H_SPECVERSION)):
+            missing = [k for k in (H_ID, H_TYPE, H_SOURCE, H_SPECVERSION) if not h.get(k)]
             raise EnvelopeError(f"missing CloudEvents header(s): {', '.join(missing)}")
         if h[H_SPECVERSION] != SPECVERSION:
             raise EnvelopeError(f"unsupported ce_specversion {h[H_SPECVERSION]!r}")
         content_type = h.get(H_CONTENT_TYPE, CONTENT_TYPE)
-        if content_type.split(";", 1)[0].strip().lower() != CONTENT_TYPE:
+        if content_type != CONTENT_TYPE and (
+            content_type.split(";", 1)[0].strip().lower() != CONTENT_TYPE
+        ):
             raise EnvelopeError(f"unsupported content-type {content_type!r}")
         try:
             time = (
