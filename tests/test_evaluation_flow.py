@@ -222,7 +222,7 @@ async def test_inspections_recommendation_leads_to_a_revocation_shown_in_the_loo
         await send_event(kafka_bootstrap, recommendation)
 
         async def pending() -> list[Any] | None:
-            found = (await evaluation.get("/revocation-recommendations")).json()
+            found = (await evaluation.get("/revocation-recommendations")).json()["items"]
             return [r for r in found if r["id"] == str(recommendation.recommendation_id)] or None
 
         await wait_until(pending, timeout_seconds=60, what="the recommendation")

@@ -190,7 +190,7 @@ async def test_an_inspection_finding_leads_through_due_process_to_a_revocation_i
 
         # Evaluation holds it for the committee, which revokes.
         async def pending() -> list[Any] | None:
-            found = (await evaluation.get("/revocation-recommendations")).json()
+            found = (await evaluation.get("/revocation-recommendations")).json()["items"]
             return [r for r in found if r["id"] == recommendation["id"]] or None
 
         [held] = await wait_until(pending, timeout_seconds=60, what="evaluation to hold it")

@@ -373,3 +373,60 @@ async def test_a_tampered_cursor_or_one_of_another_list_or_sort_is_refused_with_
     for response in unknown_sorts:
         assert _refusal(response) == (422, [["query", "sort"]]), response.text
     assert [r.status_code for r in still_good] == [200, 200, 200]
+
+
+async def test_revocation_recommendations_page_by_status_and_product_in_each_order(
+    make_settings: Any,
+) -> None:
+    rng = random.Random(11)
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    product = uuid4()
+    ours = [
+        domain.Recommendation(
+            id=uuid4(),
+            product_id=product if i % 3 == 0 else uuid4(),
+            certificate_id=uuid4(),
+            grounds=("food_safety_breach",),
+            findings=(f"phát hiện {i}",),
+            recommended_at=start + timedelta(hours=rng.randrange(0, 2000)),
+        )
+        for i in range(17)
+    ]
+    decided = {
+        ours[i].id: domain.RecommendationDecision.REVOKED
+        if n % 2
+        else domain.RecommendationDecision.REJECTED
+        for n, i in enumerate(range(0, 17, 4))
+    }
+    app = create_app(make_settings(EvaluationSettings))
+    async with running(app) as client:
+        async with app.state.ctx.pool.acquire() as conn:
+            for r in ours:
+                await store.insert_recommendation(conn, r)
+            for rid, verdict in decided.items():
+                await store.set_recommendation(conn, rid, verdict)
+        path = "/revocation-recommendations"
+        pending = await _walk(client, path, {}, 4)
+        newest = await _walk(client, path, {"sort": "-recommended_at", "status": "all"}, 5)
+        by_status = {s: await _walk(client, path, {"status": s}, 2) for s in ("decided", "revoked")}
+        of_product = await _walk(client, path, {"product_id": str(product), "status": "all"}, 2)
+        unknown_sort = await client.get(path, params={"sort": "grounds"})
+        bad_status = await client.get(path, params={"status": "maybe"})
+
+    def at(r: domain.Recommendation) -> tuple[datetime, UUID]:
+        return r.recommended_at, r.id
+
+    waiting = [r for r in ours if r.id not in decided]
+    assert _ids(pending[0]) == _ordered(waiting, at, descending=False)
+    assert pending[1] == [len(waiting)] * pending[2]
+    assert all(i["decided"] is None for i in pending[0])
+    assert _ids(newest[0]) == _ordered(ours, at, descending=True)
+    assert set(_ids(by_status["decided"][0])) == set(decided)
+    revoked = {i for i, v in decided.items() if v is domain.RecommendationDecision.REVOKED}
+    assert set(_ids(by_status["revoked"][0])) == revoked
+    assert {i["decided"] for i in by_status["revoked"][0]} == {"revoked"}
+    assert _ids(of_product[0]) == _ordered(
+        [r for r in ours if r.product_id == product], at, descending=False
+    )
+    assert _refusal(unknown_sort)[0] == 422
+    assert bad_status.status_code == 422

@@ -285,12 +285,43 @@ class RecommendationOut(BaseModel):
         )
 
 
-@certificates_router.get("/revocation-recommendations", response_model=list[RecommendationOut])
-async def pending_recommendations(
-    ctx: Ctx, who: Office, limit: Annotated[int, Q(ge=1, le=500)] = 100
-) -> list[RecommendationOut]:
-    """Inspection's recommendations waiting for the committee."""
-    return [RecommendationOut.of(r) for r in await store.pending_recommendations(ctx.pool, limit)]
+class RecommendationPage(BaseModel):
+    items: list[RecommendationOut]
+    total: int = Field(description="Recommendations matching the filters, on every page.")
+    next_cursor: str | None
+
+
+@certificates_router.get("/revocation-recommendations", response_model=RecommendationPage)
+async def list_recommendations(
+    ctx: Ctx,
+    who: Office,
+    status: Annotated[
+        Literal["pending", "decided", "revoked", "rejected", "all"],
+        Q(description="Waiting for the committee (default), decided either way, or all"),
+    ] = "pending",
+    product_id: UUID | None = None,
+    limit: Annotated[int, Q(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    sort: Annotated[str, Q(description=", ".join(store.RECOMMENDATION_SORTS))] = "recommended_at",
+) -> RecommendationPage:
+    """Inspection's revocation recommendations, by default those waiting for the committee,
+    the oldest first; ``total`` counts them all."""
+    decided = status in ("revoked", "rejected")
+    filters = store.RecommendationFilter(
+        pending={"pending": True, "decided": False}.get(status),
+        decided=domain.RecommendationDecision(status) if decided else None,
+        product_id=product_id,
+    )
+    items, total, next_cursor = await page_of(
+        store.RECOMMENDATION_SORTS,
+        sort,
+        cursor,
+        limit,
+        lambda k: store.list_recommendations(ctx.pool, filters, k),
+    )
+    return RecommendationPage(
+        items=[RecommendationOut.of(r) for r in items], total=total, next_cursor=next_cursor
+    )
 
 
 class RecommendationDecisionIn(BaseModel):

@@ -298,9 +298,39 @@ async def set_recommendation(
     )
 
 
-async def pending_recommendations(conn: Conn, limit: int) -> list[domain.Recommendation]:
-    rows = await conn.fetch(
-        "SELECT * FROM revocation_recommendations WHERE decided IS NULL"
-        f" ORDER BY recommended_at LIMIT {int(limit)}"
+RECOMMENDATION_SORTS = {
+    "recommended_at": Sort("r.recommended_at", "timestamptz"),
+    "-recommended_at": Sort("r.recommended_at", "timestamptz", descending=True),
+}
+"""The orders of the recommendation list; the first (oldest waiting first) is the default."""
+
+
+@dataclass(frozen=True)
+class RecommendationFilter:
+    decided: domain.RecommendationDecision | None = None
+    pending: bool | None = None  # True: not decided yet; False: decided either way
+    product_id: UUID | None = None
+
+
+async def list_recommendations(
+    conn: Conn, f: RecommendationFilter, keyset: Keyset
+) -> tuple[list[domain.Recommendation], Page]:
+    """One page of inspection's revocation recommendations, in ``keyset``'s order."""
+    q = Query()
+    if f.pending is True:
+        q.add("r.decided IS NULL")
+    elif f.pending is False:
+        q.add("r.decided IS NOT NULL")
+    if f.decided is not None:
+        q.add("r.decided = {}", f.decided.value)
+    if f.product_id is not None:
+        q.add("r.product_id = {}", f.product_id)
+    page = await fetch_page(
+        conn,
+        "SELECT r.*",
+        q,
+        keyset,
+        id_column="r.id",
+        count_from="FROM revocation_recommendations r",
     )
-    return [_recommendation(r) for r in rows]
+    return [_recommendation(r) for r in page.rows], page
