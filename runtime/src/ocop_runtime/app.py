@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -259,6 +260,13 @@ def create_service_app(
             for work in spec.background:
                 task = asyncio.create_task(work(app.state.ctx), name=f"{spec.name} background")
                 stack.push_async_callback(_cancel, task)
+            # What start-up built (the app, its routes and models, the clients) lives as long as
+            # the service: out of the collector's sight, so that a full collection scans only
+            # what requests and records leave behind (it scanned everything: about 80 ms, once
+            # every thousand or so commands, on one request's time). Given back at shutdown.
+            gc.collect()
+            gc.freeze()
+            stack.callback(gc.unfreeze)
             log.info("%s: ready on %s:%s", spec.name, settings.http_host, settings.http_port)
         except BaseException:
             await stack.aclose()
