@@ -78,6 +78,15 @@ _INSERT = """
 INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, traceparent, tracestate)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
+# Per row: event id, topic, key, type and payload; the rest is the same for every row.
+_INSERT_MANY = """
+INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, traceparent, tracestate)
+SELECT e.event_id, e.topic, e.key, e.ce_type, $6::text, $7::timestamptz, e.payload, $8::text,
+    $9::text
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+    WITH ORDINALITY AS e (event_id, topic, key, ce_type, payload, n)
+ORDER BY e.n
+"""
 
 
 async def stage_event(
@@ -106,25 +115,28 @@ async def stage_event(
 async def stage_events(
     conn: asyncpg.Connection, events: Sequence[Event], *, service: str
 ) -> list[UUID]:
-    """Stage many events in one round trip (bulk imports); outbox order is list order."""
+    """Stage many events in one statement (bulk imports); outbox order is list order.
+
+    One ``INSERT ... SELECT FROM unnest(...)`` rather than an ``executemany``: PostgreSQL runs
+    one statement instead of one per row, and the outbox's statement trigger (the relay's
+    NOTIFY) fires once. ``WITH ORDINALITY`` orders the rows, so the ids follow the list."""
+    if not events:
+        return []
     traceparent, tracestate = current_trace_headers()
-    now = datetime.now(UTC)
-    rows = [
-        (
-            uuid4(),
-            e.TOPIC,
-            e.key(),
-            e.CE_TYPE,
-            source(service),
-            now,
-            e.model_dump_json(),
-            traceparent,
-            tracestate,
-        )
-        for e in events
-    ]
-    await conn.executemany(_INSERT, rows)
-    return [r[0] for r in rows]
+    ids = [uuid4() for _ in events]
+    await conn.execute(
+        _INSERT_MANY,
+        ids,
+        [e.TOPIC for e in events],
+        [e.key() for e in events],
+        [e.CE_TYPE for e in events],
+        [e.model_dump_json() for e in events],
+        source(service),
+        datetime.now(UTC),
+        traceparent,
+        tracestate,
+    )
+    return ids
 
 
 def kafka_producer(

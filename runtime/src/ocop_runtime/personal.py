@@ -31,6 +31,10 @@ _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # A prefix (0, +84 or (+84)), then 9 or 10 digits, each maybe after a space, dot or hyphen.
 _PHONE = re.compile(r"(?<![\w+])(?P<prefix>\(\+84\)|\+84|0)(?P<rest>(?:[ .\-]?\d){9,10})(?!\w)")
 _NATIONAL_ID = re.compile(r"(?<![\w\-.,])(?:\d{12}|\d{9})(?![\w\-]|[.,]\d)")
+# What every match above contains: an "@" (an e-mail address) or nine digits, each after at
+# most one space, dot or hyphen (a phone number's digits after its prefix, a national id's run).
+# Text without either (most names) is returned as it is, without running the three.
+_CANDIDATE = re.compile(r"@|\d(?:[ .\-]?\d){8}")
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -42,7 +46,7 @@ def _phone(match: re.Match[str]) -> str:
 
 def mask_personal_data(text: str) -> str:
     """``text`` with phone numbers, national ids and e-mail addresses replaced by a marker."""
-    if not text:
+    if not text or not _CANDIDATE.search(text):
         return text
     text = _EMAIL.sub(EMAIL_MASK, text)
     text = _PHONE.sub(_phone, text)

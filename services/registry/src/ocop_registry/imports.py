@@ -2,14 +2,16 @@
 
 Rows are checked in memory first (units and classification are reference data), existing
 producers and products are found by business key in one query each, and what is new is
-written with one ``executemany`` per table plus one for the outbox, in one transaction. A row
-with any error writes nothing; re-importing a file changes nothing.
+written with one statement per table plus one for the outbox, in one transaction (never one
+per row: see docs/PERFORMANCE.md, "CSV import"). A row with any error writes nothing;
+re-importing a file changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Annotated, Literal
@@ -96,6 +98,8 @@ class _Row:
     product_set: classification.ProductSet
     unit: domain.UnitVersion
     registered_on: date
+    key: tuple[domain.LegalForm, str]  # the producer's business key (_producer_key)
+    name_key: str  # the product's, under its producer (store.key_of)
 
 
 @dataclass
@@ -147,13 +151,16 @@ def _check_row(
         registration_number=domain.check_registration_number(form, raw.get("registration_number")),
         address=raw.get("producer_address") or None,
     )
+    product_name = domain.check_name(raw.get("product_name", ""), "product_name")
     return _Row(
         number=number,
         producer=producer,
-        product_name=domain.check_name(raw.get("product_name", ""), "product_name"),
+        product_name=product_name,
         product_set=classification.product_set_on(raw.get("product_set", ""), day),
         unit=unit,
         registered_on=day,
+        key=_producer_key(producer),
+        name_key=store.key_of(product_name),
     )
 
 
@@ -166,7 +173,7 @@ def plan(
     for i, raw in enumerate(raw_rows, start=2):
         try:
             row = _check_row(i, raw, communes, today)
-            key = _producer_key(row.producer)
+            key = row.key
             first = producers_in_file.setdefault(key, row.producer)
             if (first.name, first.commune_code) != (row.producer.name, row.producer.commune_code):
                 raise domain.RuleViolation(
@@ -174,7 +181,7 @@ def plan(
                     "this registration number appears earlier in the file with another name "
                     "or commune",
                 )
-            product_key = (key, store.key_of(row.product_name))
+            product_key = (key, row.name_key)
             if product_key in seen_products:
                 raise domain.RuleViolation(
                     "product_name", "the same product of the same producer appears twice"
@@ -203,6 +210,7 @@ async def import_products(
     dry_run: bool,
     scope: store.Scope | None = None,
 ) -> ImportReport:
+    """Check every row of ``text``, then write what is new in one statement per table."""
     now = registry.clock()
     raw_rows = parse(text)
     checked = plan(raw_rows, await registry.communes(conn), now.date())
@@ -225,9 +233,7 @@ async def import_products(
 
     numbered = [r for r in checked.rows if r.producer.registration_number]
     existing_producers = dict(
-        await store.producers_by_registration(
-            conn, list({_producer_key(r.producer) for r in numbered})
-        )
+        await store.producers_by_registration(conn, list({r.key for r in numbered}))
     )
     unnumbered = {r.producer.name for r in checked.rows if not r.producer.registration_number}
     for p in await store.unnumbered_producers(conn, sorted(unnumbered)):
@@ -246,10 +252,10 @@ async def import_products(
     # than now.
     first_day: dict[tuple[domain.LegalForm, str], date] = {}
     for row in checked.rows:
-        key = _producer_key(row.producer)
+        key = row.key
         first_day[key] = min(first_day.get(key, row.registered_on), row.registered_on)
     for row in checked.rows:
-        key = _producer_key(row.producer)
+        key = row.key
         if key in elsewhere:
             errors.append(
                 RowError(
@@ -292,12 +298,10 @@ async def import_products(
             continue
         resolved.append((row, producer))
 
-    existing_products = await store.products_by_key(
-        conn, [(p.id, store.key_of(r.product_name)) for r, p in resolved]
-    )
+    existing_products = await store.products_by_key(conn, [(p.id, r.name_key) for r, p in resolved])
     to_create: list[tuple[_Row, domain.Producer]] = []
     for row, producer in resolved:
-        found = existing_products.get((producer.id, store.key_of(row.product_name)))
+        found = existing_products.get((producer.id, row.name_key))
         if found is None:
             to_create.append((row, producer))
         elif found.product_set == row.product_set.code:
@@ -341,7 +345,7 @@ async def import_products(
                 producer=producer,
                 product_set=row.product_set,
                 unit=row.unit,
-                sequence=sequences[(row.unit.code, row.registered_on.year)].pop(0),
+                sequence=next(sequences[(row.unit.code, row.registered_on.year)]),
                 registered_on=row.registered_on,
                 now=now,
             )
@@ -386,8 +390,9 @@ def _producer_of(event: DomainEvent) -> UUID | None:
 
 async def _reserve_sequences(
     conn: asyncpg.Connection, rows: list[tuple[_Row, domain.Producer]]
-) -> dict[tuple[str, int], list[int]]:
-    """Reserve public-code numbers for each (commune, year) in one statement."""
+) -> dict[tuple[str, int], Iterator[int]]:
+    """Reserve public-code numbers for each (commune, year) in one statement; each key's
+    numbers in increasing order."""
     counts: dict[tuple[str, int], int] = {}
     for row, _ in rows:
         key = (row.unit.code, row.registered_on.year)
@@ -403,11 +408,11 @@ async def _reserve_sequences(
         [k[1] for k in keys],
         [counts[k] for k in keys],
     )
-    out: dict[tuple[str, int], list[int]] = {}
+    out: dict[tuple[str, int], Iterator[int]] = {}
     for r in reserved:
         key = (r["commune_code"], r["year"])
         last = r["last_sequence"]
-        out[key] = list(range(last - counts[key] + 1, last + 1))
+        out[key] = iter(range(last - counts[key] + 1, last + 1))
     return out
 
 

@@ -55,6 +55,19 @@ _PRODUCER_INSERT = (
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 )
 
+_PRODUCER_COLUMNS = (
+    "id",
+    "name",
+    "legal_form",
+    "commune_code",
+    "version",
+    "registered_at",
+    "updated_at",
+    "registration_number",
+    "address",
+    "district_code",
+)
+
 
 def _producer_args(p: Producer) -> tuple[Any, ...]:
     return (
@@ -82,8 +95,12 @@ async def insert_producer(conn: asyncpg.Connection, p: Producer) -> bool:
 
 
 async def insert_producers(conn: asyncpg.Connection, producers: Sequence[Producer]) -> None:
-    """Bulk insert (imports): the districts' lists carry no contact persons."""
-    await conn.executemany(_PRODUCER_INSERT, [_producer_args(p) for p in producers])
+    """Bulk insert (imports) in one ``COPY``, not one statement per row; the districts' lists
+    carry no contact persons."""
+    if producers:
+        await conn.copy_records_to_table(
+            "producers", records=[_producer_args(p) for p in producers], columns=_PRODUCER_COLUMNS
+        )
     for p in producers:
         if p.contacts:
             await _save_contacts(conn, p)
