@@ -31,7 +31,8 @@ Anything else a benchmark prints is its detail, shown as it runs.
 
 In-process HTTP: :class:`InProcess` calls a service's ASGI app directly (no socket, no HTTP
 client library), so a latency measured through it is the service's stack and handler alone;
-``GET /healthz`` through it is the floor every request pays.
+``GET /healthz`` through it is what a health probe costs, and :func:`add_floor_route` gives the
+floor every traced request pays.
 """
 
 from __future__ import annotations
@@ -123,6 +124,28 @@ def bench_settings(settings_type: type[S], unique: str | None = None) -> S:
         rate_limit_burst=1_000_000,
         rate_limit_subject_burst=1_000_000,
     )
+
+
+FLOOR_PATH = "/bench/floor"
+
+
+def add_floor_route(app: Any) -> str:
+    """Give ``app`` a route that does no work, traced like every request of the service and
+    matched where ``GET /healthz`` is (before the service's routers): the HTTP floor a route's
+    handler adds to (``GET /healthz`` was that floor until health probes stopped being traced).
+    Returns its path."""
+
+    @app.get(FLOOR_PATH, include_in_schema=False)
+    async def floor() -> dict[str, str]:
+        return {"status": "ok", "service": "bench"}
+
+    routes = app.router.routes
+    route = routes.pop(
+        next(i for i, r in enumerate(routes) if getattr(r, "path", "") == FLOOR_PATH)
+    )
+    # Before the first included router (the one serving /healthz), after FastAPI's own routes.
+    routes.insert(next(i for i, r in enumerate(routes) if not hasattr(r, "path")), route)
+    return FLOOR_PATH
 
 
 class InProcess:

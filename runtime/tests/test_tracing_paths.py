@@ -140,6 +140,10 @@ def _app(service: str, metrics: Metrics) -> FastAPI:
     async def prometheus() -> str:
         return "metrics"
 
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     return app
 
 
@@ -153,7 +157,9 @@ async def test_fastapi_serves_the_request_span_and_the_middleware_counts_it(
         missing = await client.get("/nowhere")
         bad = await client.get("/items/x")
         await client.get("/metrics")
+        probe = await client.get("/healthz", headers={"traceparent": PARENT})
     assert (ok.status_code, missing.status_code, bad.status_code) == (200, 404, 422)
+    assert probe.status_code == 200
     [span] = [
         s
         for s in spans.get_finished_spans()
@@ -166,7 +172,10 @@ async def test_fastapi_serves_the_request_span_and_the_middleware_counts_it(
     assert attributes["http.route"] == "/items/{item_id}"
     assert attributes["http.response.status_code"] == 200
     assert attributes["ocop.service"] == "demo"
-    assert not [s for s in spans.get_finished_spans() if "/metrics" in s.name]
+    # Scrapes and health probes are not traced (they are still counted, below).
+    assert not [
+        s for s in spans.get_finished_spans() if "/metrics" in s.name or "/healthz" in s.name
+    ]
     text = generate_latest(metrics.registry).decode()
     assert (
         'ocop_http_requests_total{method="GET",route="/items/{item_id}",status="200"} 1.0' in text
@@ -176,6 +185,7 @@ async def test_fastapi_serves_the_request_span_and_the_middleware_counts_it(
     )
     assert 'ocop_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
     assert 'route="/metrics"' not in text
+    assert 'ocop_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
     assert (
         'ocop_http_request_duration_seconds_count{method="GET",route="/items/{item_id}"} 2.0'
         in text

@@ -8,6 +8,7 @@ OTLP/HTTP when ``OCOP_OTLP_ENDPOINT`` is set and kept in-process otherwise.
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -158,12 +159,22 @@ class Metrics:
 # ``traceparent``), the same work the hand-written middleware did, for less. Its spans around
 # dependency resolution, the endpoint and serialisation (three more spans a request), its OTel
 # metrics and logs are off: the metrics are Prometheus's (below), the errors are logged already.
+# Not traced: the scrapes of /metrics and the probes of /healthz and /readyz (an orchestrator's
+# probe every few seconds is no one's request, and a server span is about a third of the cost of
+# a probe); they are still counted in the metrics and rate limited.
+UNTRACED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
+
+
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
+
+
 HTTP_TELEMETRY: TelemetryConfig = {
     "tracing": True,
     "operation_spans": False,
     "metrics": False,
     "logs": False,
-    "exclude": lambda scope: scope.get("path") == "/metrics",
+    "exclude": _untraced,
 }
 
 

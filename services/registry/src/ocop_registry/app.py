@@ -38,11 +38,13 @@ def service_spec(registry: usecases.Registry, verifier: TokenVerifier | None = N
             RegistryCommandAccepted,
             RegistryCommandRejected,
         ),
+        # The public lookup first: every scan of a label, matched before the other routes are
+        # tried (docs/PERFORMANCE.md, "HTTP stack").
         routers=(
+            api.public_router,
             api.producers_router,
             api.products_router,
             api.applications_router,
-            api.public_router,
             api.reference_router,
             imports.router,
         ),

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,8 @@ from ocop_registry import domain, store
 from ocop_registry.api.common import Ctx, Reg
 from ocop_registry.domain import certificates as certs
 from ocop_registry.publishing import lookup_url
+from ocop_registry.usecases import Registry
+from ocop_runtime.app import context_of
 
 public_router = APIRouter(prefix="/public", tags=["public lookup"])
 
@@ -45,19 +47,21 @@ class PublicProduct(BaseModel):
 @public_router.get("/products/{code}", response_model=PublicProduct)
 async def lookup_product(
     code: Annotated[str, PathParam(max_length=40)],
-    ctx: Ctx,
-    reg: Reg,
+    request: Request,
     as_of: Annotated[
         date | None, Query(description="The state on this day (default today)")
     ] = None,
 ) -> PublicProduct:
     """What the QR code on the label opens: the product, its producer and its certificate's
     status (valid, expiring, expired, revoked) today or on ``as_of``."""
-    view = await store.public_view(ctx.pool, code)
+    # The service's pool and clock straight from the request: the most frequent request of the
+    # registry (every scan of a label) resolves no dependencies of its own.
+    view = await store.public_view(context_of(request).pool, code)
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no OCOP product has the code {code!r}")
     product = view.product
-    day = as_of or reg.clock().date()
+    registry: Registry = request.app.state.registry
+    day = as_of or registry.clock().date()
     current = certs.certificate_on(view.certificates, day)
     household = view.producer_legal_form is domain.LegalForm.HOUSEHOLD_BUSINESS
     return PublicProduct(

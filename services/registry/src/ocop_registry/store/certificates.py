@@ -18,23 +18,30 @@ _CERT = (
 )
 
 
-def _certificate(r: asyncpg.Record) -> Certificate:
+def certificate_columns(table: str, prefix: str) -> str:
+    """The certificate's columns of ``table`` (an alias in a join), each named ``prefix`` and
+    the column's name, for :func:`certificate_of` to read them back."""
+    return ", ".join(f"{table}.{c} AS {prefix}{c}" for c in _CERT.split(", "))
+
+
+def certificate_of(r: asyncpg.Record, prefix: str = "") -> Certificate:
+    """The certificate in ``r``'s columns (named ``prefix`` and the column's name)."""
     return Certificate(
-        id=r["id"],
-        number=r["number"],
-        product_id=r["product_id"],
-        star=r["star"],
-        level=r["level"],
-        decision_number=r["decision_number"],
-        decision_date=r["decision_date"],
-        valid_from=r["valid_from"],
-        valid_until=r["valid_until"],
-        rulebook=r["rulebook"],
-        score=r["score"],
-        replaces_id=r["replaces_id"],
-        revoked_on=r["revoked_on"],
-        revocation_grounds=tuple(r["revocation_grounds"]),
-        expired_on=r["expired_on"],
+        id=r[f"{prefix}id"],
+        number=r[f"{prefix}number"],
+        product_id=r[f"{prefix}product_id"],
+        star=r[f"{prefix}star"],
+        level=r[f"{prefix}level"],
+        decision_number=r[f"{prefix}decision_number"],
+        decision_date=r[f"{prefix}decision_date"],
+        valid_from=r[f"{prefix}valid_from"],
+        valid_until=r[f"{prefix}valid_until"],
+        rulebook=r[f"{prefix}rulebook"],
+        score=r[f"{prefix}score"],
+        replaces_id=r[f"{prefix}replaces_id"],
+        revoked_on=r[f"{prefix}revoked_on"],
+        revocation_grounds=tuple(r[f"{prefix}revocation_grounds"]),
+        expired_on=r[f"{prefix}expired_on"],
     )
 
 
@@ -87,7 +94,7 @@ async def certificates_of(conn: Conn, product_id: UUID) -> list[Certificate]:
         f"SELECT {_CERT} FROM certificates WHERE product_id = $1 ORDER BY valid_from, recorded_at",
         product_id,
     )
-    return [_certificate(r) for r in rows]
+    return [certificate_of(r) for r in rows]
 
 
 async def set_current_certificate(
