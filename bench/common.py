@@ -42,12 +42,14 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from uuid import uuid4
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from ocop_runtime.devidp import jwks_url
@@ -124,6 +126,33 @@ def bench_settings(settings_type: type[S], unique: str | None = None) -> S:
         rate_limit_burst=1_000_000,
         rate_limit_subject_burst=1_000_000,
     )
+
+
+async def skip_history(settings: Any, topics: Iterable[str]) -> None:
+    """Commit ``settings``' consumer group at the end of ``topics``, so that an in-process
+    service does not replay what the benchmarks before it published while this one measures."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group,
+        enable_auto_commit=False,
+        **settings.kafka_auth().options(),
+    )
+    # A fresh broker has no offsets topic yet: aiokafka logs its retries while it is created.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # as ocop_runtime.kafka.read_all does
+        partitions = [
+            TopicPartition(t, p)
+            for t in sorted(set(topics))
+            for p in consumer.partitions_for_topic(t) or ()
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends))
+    finally:
+        await consumer.stop()
+        logging.getLogger("aiokafka").setLevel(logging.NOTSET)
 
 
 FLOOR_PATH = "/bench/floor"
@@ -253,19 +282,35 @@ class LeanHttp:
     (httpx: about 2 ms of the client's CPU for ``GET /healthz``, whose server side is 0.3 ms),
     so it is kept out of the figures, as :class:`InProcess` keeps it out in process."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes):
-        self._reader, self._writer, self._head = reader, writer, head
+    # The server closes a connection idle for its keep-alive timeout (uvicorn: 5 s); one idle
+    # for longer than this is opened again before it is used.
+    IDLE_SECONDS = 2.0
+
+    def __init__(self, host: str, port: int, head: bytes):
+        self._host, self._port, self._head = host, port, head
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._used = 0.0
 
     @classmethod
     async def connect(cls, base_url: str, headers: Mapping[str, str] | None = None) -> LeanHttp:
         parts = urlsplit(base_url)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
         head = "".join(
             f"{k}: {v}\r\n" for k, v in {"host": parts.netloc, **(headers or {})}.items()
         )
-        return cls(reader, writer, head.encode())
+        client = cls(parts.hostname or "127.0.0.1", parts.port or 80, head.encode())
+        await client._open()
+        return client
+
+    async def _open(self) -> None:
+        await self.close()
+        self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        self._used = time.monotonic()
 
     async def request(self, method: str, path: str, *, json: Any = None) -> Answer:
+        if self._writer is None or time.monotonic() - self._used > self.IDLE_SECONDS:
+            await self._open()
+        assert self._reader is not None and self._writer is not None
         body = b"" if json is None else _json_bytes(json)
         framing = b"content-type: application/json\r\n" if json is not None else b""
         self._writer.write(
@@ -278,7 +323,9 @@ class LeanHttp:
         length = {k.strip().lower(): v.strip() for k, v in fields.items()}.get("content-length")
         if length is None:
             raise ValueError(f"{method} {path}: an answer without Content-Length: {head!r}")
-        return Answer(int(status_line.split()[1]), await self._reader.readexactly(int(length)))
+        answer = Answer(int(status_line.split()[1]), await self._reader.readexactly(int(length)))
+        self._used = time.monotonic()
+        return answer
 
     async def get(self, path: str) -> Answer:
         return await self.request("GET", path)
@@ -287,6 +334,9 @@ class LeanHttp:
         return await self.request("POST", path, json=json)
 
     async def close(self) -> None:
-        self._writer.close()
+        if self._writer is None:
+            return
+        writer, self._writer, self._reader = self._writer, None, None
+        writer.close()
         with contextlib.suppress(ConnectionError):
-            await self._writer.wait_closed()
+            await writer.wait_closed()

@@ -65,7 +65,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import math
 import os
 import random
@@ -84,16 +83,16 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
-from bench.common import InProcess, bench_settings, quiet_faststream, report
+from bench.common import InProcess, bench_settings, quiet_faststream, report, skip_history
 from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
 from ocop_contracts.events import evaluation as contract
 from ocop_contracts.events import registry as registry_events
 from ocop_evaluation import domain
 from ocop_evaluation.app import MIGRATIONS, create_app
-from ocop_evaluation.handlers import build_routes
+from ocop_evaluation.handlers import build_batches, build_routes
 from ocop_evaluation.settings import EvaluationSettings
 from ocop_evaluation.usecases import Evaluation
 from ocop_registry.domain.classification import Scheme, product_sets
@@ -215,29 +214,8 @@ async def _published(pool: asyncpg.Pool, mark: int) -> datetime:
 
 
 async def _skip_history(settings: EvaluationSettings) -> None:
-    """Commit the consumer group's offsets at the end of the service's topics, so the app does
-    not replay what the earlier benchmarks published while this one measures."""
-    topics = sorted(build_routes().topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.consumer_group,
-        enable_auto_commit=False,
-        **settings.kafka_auth().options(),
-    )
-    # A fresh broker has no offsets topic yet: aiokafka logs its retries while it is created.
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()  # as ocop_runtime.kafka.read_all does
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit(dict(ends))
-    finally:
-        await consumer.stop()
-        logging.getLogger("aiokafka").setLevel(logging.NOTSET)
+    """Evaluation's group at the end of every topic it consumes (``bench.common.skip_history``)."""
+    await skip_history(settings, [*build_routes().topics, *build_batches().topics])
 
 
 # ---------------------------------------------------------------- set-up

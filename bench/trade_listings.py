@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import statistics
 import time
@@ -44,7 +43,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.common import bench_settings, quiet_faststream, report
+from bench.common import bench_settings, quiet_faststream, report, skip_history
 from ocop_contracts import Envelope, Event, topics
 from ocop_contracts.events import (
     CertificateExpired,
@@ -57,7 +56,7 @@ from ocop_runtime.db import create_pool
 from ocop_runtime.kafka import client_options
 from ocop_runtime.testing import running, wait_until
 from ocop_trade.app import create_app
-from ocop_trade.handlers import build_routes
+from ocop_trade.handlers import build_batches, build_routes
 from ocop_trade.settings import TradeSettings
 
 OUTLETS = int(os.environ.get("OCOP_BENCH_TRADE_OUTLETS", "60"))
@@ -251,27 +250,6 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicParti
     return dict(await consumer.end_offsets(partitions))
 
 
-async def skip_history(settings: TradeSettings, probe: AIOKafkaConsumer) -> None:
-    """Commit the service's consumer group at the end of its topics."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.consumer_group,
-        enable_auto_commit=False,
-        **settings.kafka_auth().options(),
-    )
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    await consumer.start()
-    try:
-        ends: dict[TopicPartition, int] = {}
-        for topic in build_routes().topics:
-            ends |= await end_offsets(consumer, topic)
-        consumer.assign(list(ends))
-        await consumer.commit(ends)
-    finally:
-        await consumer.stop()
-        logging.getLogger("aiokafka").setLevel(logging.NOTSET)
-
-
 class Seed:
     """The outlets, certificates and listings both sides start from."""
 
@@ -429,7 +407,8 @@ async def main() -> int:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **auth)
     await probe.start()
     await producer.start()
-    await skip_history(settings, probe)
+    # Trade does not replay what the benchmarks before this one published.
+    await skip_history(settings, [*build_routes().topics, *build_batches().topics])
     app = create_app(settings)
     raw_pool = await create_pool(database_url, f"trade_raw_{unique}", min_size=1, max_size=2)
     await raw_pool.execute(f"CREATE SCHEMA trade_raw_{unique}")
