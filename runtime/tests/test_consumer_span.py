@@ -8,13 +8,13 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from ocop_runtime.consumer import _CurrentSpan
+from ocop_runtime.telemetry import CurrentSpan
 
 _tracer = trace.get_tracer("tests.consumer_span")
 
 
 def test_the_span_is_current_inside_and_ended_after(spans: InMemorySpanExporter) -> None:
-    with _CurrentSpan(_tracer.start_span("consume t.ok")) as span:
+    with CurrentSpan(_tracer.start_span("consume t.ok")) as span:
         assert trace.get_current_span() is span
         assert not [s for s in spans.get_finished_spans() if s.name == "consume t.ok"]
     assert trace.get_current_span() is not span
@@ -25,7 +25,7 @@ def test_the_span_is_current_inside_and_ended_after(spans: InMemorySpanExporter)
 def test_an_escaping_exception_is_recorded_and_marks_the_span_failed(
     spans: InMemorySpanExporter,
 ) -> None:
-    with pytest.raises(ConnectionError), _CurrentSpan(_tracer.start_span("consume t.down")):
+    with pytest.raises(ConnectionError), CurrentSpan(_tracer.start_span("consume t.down")):
         raise ConnectionError("database gone")
     [done] = [s for s in spans.get_finished_spans() if s.name == "consume t.down"]
     assert done.status.status_code is StatusCode.ERROR

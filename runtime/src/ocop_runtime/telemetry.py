@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import TraceFlags, TraceState
+from opentelemetry.trace import Span, Status, StatusCode, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -232,3 +232,31 @@ class HttpMetrics:
                     self._timed[(method, template)] = timed
             counted.inc()
             timed.observe(time.perf_counter() - started)
+
+
+class CurrentSpan:
+    """``span`` as the current span for a ``with`` block, ended after it; an exception leaving
+    the block is recorded on it and marks it failed. What ``start_as_current_span`` does,
+    without its two generator-based context managers (a third of the cost of a span, and this
+    runs for every record)."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> Span:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        try:
+            if exc is not None:
+                self._span.record_exception(exc)
+                self._span.set_status(
+                    Status(StatusCode.ERROR, f"{kind.__name__ if kind else ''}: {exc}")
+                )
+        finally:
+            otel_context.detach(self._token)  # type: ignore[arg-type]
+            self._span.end()
