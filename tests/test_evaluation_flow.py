@@ -30,7 +30,7 @@ def sheet_points(product_set: str, day: date, share: Decimal) -> dict[str, str]:
 async def only_ours(evaluation: Any, round_id: str, app_id: str) -> None:
     """The round holds this test's application alone: the test's services have topics of their
     own, so no other test's application can join it."""
-    entries = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+    entries = (await evaluation.get(f"/rounds/{round_id}/entries")).json()["items"]
     assert [e["application_id"] for e in entries] == [app_id]
 
 
@@ -56,7 +56,7 @@ async def submit(registry: Any, product_id: str, self_assessment: int) -> str:
 
 async def entered(evaluation: Any, round_id: str, app_id: str) -> None:
     async def in_round() -> bool:
-        rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+        rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()["items"]
         return any(r["application_id"] == app_id for r in rows)
 
     await wait_until(in_round, timeout_seconds=60, what=f"application {app_id} in the round")
@@ -131,7 +131,7 @@ async def test_an_application_is_scored_certified_expires_on_the_clock_and_is_re
         assert review == {"flags": [], "missing": []}
         closed = await evaluation.post(f"/rounds/{round_id}/closure", json={})
         assert closed.status_code == 200, closed.text
-        [entry] = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+        [entry] = (await evaluation.get(f"/rounds/{round_id}/entries")).json()["items"]
         assert entry["result"]["outcome"] == "certify" and entry["result"]["star"] == 4
         decided = await evaluation.post(
             f"/rounds/{round_id}/decision",
@@ -260,7 +260,7 @@ async def _score_and_decide(
         assert handed.status_code == 200, handed.text
     closed = await evaluation.post(f"/rounds/{round_id}/closure", json={})
     assert closed.status_code == 200, closed.text
-    [entry] = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+    [entry] = (await evaluation.get(f"/rounds/{round_id}/entries")).json()["items"]
     decided = await evaluation.post(
         f"/rounds/{round_id}/decision", json={"decision_number": number, "decision_date": day}
     )

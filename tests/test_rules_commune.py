@@ -62,7 +62,7 @@ async def test_a_1489_dossier_waits_for_the_communes_request_then_enters_the_cit
             return found["applications"] or None
 
         [waiting] = await wait_until(at_commune, timeout_seconds=60, what="the commune entry")
-        in_city_before = (await evaluation.get(f"/rounds/{city}/entries")).json()
+        in_city_before = (await evaluation.get(f"/rounds/{city}/entries")).json()["items"]
         by_producer = await registry.post(
             f"/applications/{app_id}/commune-assessment",
             json={"local_points": POINTS, "report": report("r1")},

@@ -157,7 +157,7 @@ async def test_one_products_outcome_never_blocks_the_round_and_a_failed_re_evalu
             rounds = (await evaluation.get("/rounds", params={"status": "decided"})).json()
             if third not in [r["id"] for r in rounds["items"]]:
                 return None
-            return list((await evaluation.get(f"/rounds/{third}/entries")).json())
+            return list((await evaluation.get(f"/rounds/{third}/entries")).json()["items"])
 
         entries = {
             e["application_id"]: e

@@ -89,7 +89,7 @@ async def open_round(evaluation: Any, year: int, level: str) -> str:
 
 async def in_round(evaluation: Any, round_id: str, app_ids: list[str]) -> list[dict[str, Any]]:
     async def probe() -> list[dict[str, Any]] | None:
-        rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()
+        rows = (await evaluation.get(f"/rounds/{round_id}/entries")).json()["items"]
         return rows if {r["application_id"] for r in rows} == set(app_ids) else None
 
     return await wait_until(probe, timeout_seconds=60, what=f"{app_ids} in round {round_id}")
@@ -150,7 +150,7 @@ async def test_a_148_dossier_forwarded_and_scored_3_stars_at_city_keeps_the_dist
             json={"override_reason": "The member stood aside during the vote."},
         )
         assert closed.status_code == 200, closed.text
-        [entry] = (await evaluation.get(f"/rounds/{city}/entries")).json()
+        [entry] = (await evaluation.get(f"/rounds/{city}/entries")).json()["items"]
         decided = await evaluation.post(
             f"/rounds/{city}/decision",
             json={"decision_number": "88/QĐ-UBND", "decision_date": "2024-12-20"},
@@ -188,7 +188,7 @@ async def test_a_setting_can_leave_such_a_dossier_not_recognised(
         await in_round(evaluation, city, [app_id])
         await sheets(evaluation, city, app_id, day.date(), "0.6")
         assert (await evaluation.post(f"/rounds/{city}/closure", json={})).status_code == 200
-        [entry] = (await evaluation.get(f"/rounds/{city}/entries")).json()
+        [entry] = (await evaluation.get(f"/rounds/{city}/entries")).json()["items"]
 
     assert (entry["status"], entry["result"]["outcome"]) == ("not_recognised", "not_recognised")
 

@@ -430,3 +430,67 @@ async def test_revocation_recommendations_page_by_status_and_product_in_each_ord
     )
     assert _refusal(unknown_sort)[0] == 422
     assert bad_status.status_code == 422
+
+
+async def test_a_rounds_entries_page_by_status_and_product_in_each_order(
+    make_settings: Any,
+) -> None:
+    rng = random.Random(13)
+    [round_] = _rounds(1, rng)
+    joined = [
+        datetime(2025, 4, 1, 8, tzinfo=UTC) + timedelta(minutes=rng.choice((0, 0, 5)))
+        for _ in range(23)
+    ]
+    product = uuid4()
+    statuses = [domain.EntryStatus.ENTERED, domain.EntryStatus.SCORED, domain.EntryStatus.WITHDRAWN]
+    ours = [
+        domain.Entry(
+            application_id=uuid4(),
+            product_id=product if i % 5 == 0 else uuid4(),
+            producer_id=uuid4(),
+            kind=domain.EntryKind.FIRST_TIME,
+            regime="148",
+            product_set=PRODUCT_SET,
+            commune_code="00004",
+            district_code="001",
+            round_year=YEAR,
+            level=round_.level,
+            submitted_on=date(2025, 3, 1),
+            round_id=round_.id,
+            status=statuses[i % 3],
+            created_at=joined[i],
+        )
+        for i in range(23)
+    ]
+    app = create_app(make_settings(EvaluationSettings))
+    async with running(app) as client:
+        async with app.state.ctx.pool.acquire() as conn:
+            await store.insert_round(conn, round_)
+            for e in ours:
+                assert await store.insert_entry(conn, e)
+        path = f"/rounds/{round_.id}/entries"
+        in_round = await _walk(client, path, {}, 4)
+        newest = await _walk(client, path, {"sort": "-created_at", "status": "scored"}, 3)
+        withdrawn = await _walk(client, path, {"status": "withdrawn"}, 5)
+        of_product = await _walk(client, path, {"product_id": str(product)}, 2)
+        unknown = await client.get(f"/rounds/{uuid4()}/entries")
+        bad_status = await client.get(path, params={"status": "maybe"})
+
+    def at(e: domain.Entry) -> tuple[datetime, UUID]:
+        return e.created_at, e.application_id
+
+    def ids(entries: Sequence[domain.Entry], descending: bool = False) -> list[UUID]:
+        return [e.application_id for e in sorted(entries, key=at, reverse=descending)]
+
+    def keys(items: Sequence[dict[str, Any]]) -> list[UUID]:
+        return [UUID(i["application_id"]) for i in items]
+
+    still = [e for e in ours if e.status is not domain.EntryStatus.WITHDRAWN]
+    assert keys(in_round[0]) == ids(still)
+    assert in_round[1] == [len(still)] * in_round[2]
+    scored = [e for e in ours if e.status is domain.EntryStatus.SCORED]
+    assert keys(newest[0]) == ids(scored, descending=True)
+    assert keys(withdrawn[0]) == ids([e for e in ours if e.status is domain.EntryStatus.WITHDRAWN])
+    assert keys(of_product[0]) == ids([e for e in still if e.product_id == product])
+    assert unknown.status_code == 404
+    assert bad_status.status_code == 422

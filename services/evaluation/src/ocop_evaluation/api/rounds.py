@@ -16,7 +16,7 @@ from ocop_evaluation import domain, store
 from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Member, Office, use_case
 from ocop_runtime.app import ServiceContext
 from ocop_runtime.audit import audited_statement
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import Keyset, page_of, refused_on_query
 
 rounds_router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -184,10 +184,44 @@ class EntryOut(BaseModel):
         )
 
 
-@rounds_router.get("/{round_id}/entries", response_model=list[EntryOut])
-async def round_entries(round_id: UUID, ctx: Ctx, who: Council) -> list[EntryOut]:
+class EntryPage(BaseModel):
+    items: list[EntryOut]
+    total: int = Field(description="Entries matching the filters, on every page.")
+    next_cursor: str | None
+
+
+@rounds_router.get("/{round_id}/entries", response_model=EntryPage)
+async def round_entries(
+    round_id: UUID,
+    ctx: Ctx,
+    who: Council,
+    status_: Annotated[
+        domain.EntryStatus | None,
+        Q(
+            alias="status",
+            description="Only entries in this status (default: those still in the round, "
+            "neither withdrawn nor returned)",
+        ),
+    ] = None,
+    product_id: UUID | None = None,
+    limit: Annotated[int, Q(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Q(description="``next_cursor`` of the previous page, with the same sort.")
+    ] = None,
+    sort: Annotated[str, Q(description=", ".join(store.ENTRY_SORTS))] = "created_at",
+) -> EntryPage:
+    """The products of a round and their results, in the order they joined unless ``sort``
+    says otherwise; ``total`` counts them all."""
     await _round_or_404(ctx, round_id)
-    return [EntryOut.of(e) for e in await store.round_entries(ctx.pool, round_id)]
+    filters = store.EntryFilter(
+        round_id=round_id,
+        status=status_,
+        product_id=product_id,
+    )
+    items, total, next_cursor = await page_of(
+        store.ENTRY_SORTS, sort, cursor, limit, lambda k: store.list_entries(ctx.pool, filters, k)
+    )
+    return EntryPage(items=[EntryOut.of(e) for e in items], total=total, next_cursor=next_cursor)
 
 
 class ReturnIn(BaseModel):

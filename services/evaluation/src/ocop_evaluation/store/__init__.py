@@ -34,7 +34,9 @@ from ocop_evaluation.store.facts import (
     upsert_products,
 )
 from ocop_evaluation.store.rounds import (
+    ENTRY_SORTS,
     ROUND_SORTS,
+    EntryFilter,
     RoundFilter,
     attach_waiting,
     close_round,
@@ -45,6 +47,7 @@ from ocop_evaluation.store.rounds import (
     get_round,
     insert_entry,
     insert_round,
+    list_entries,
     list_rounds,
     open_round_id,
     product_entries,
@@ -69,11 +72,13 @@ from ocop_evaluation.store.rules import (
 
 __all__ = [
     "CERTIFICATE_SORTS",
+    "ENTRY_SORTS",
     "EXPIRING_SORTS",
     "RECOMMENDATION_SORTS",
     "ROUND_SORTS",
     "CertificateFilter",
     "Conn",
+    "EntryFilter",
     "RecommendationFilter",
     "RoundFilter",
     "add_entry_results",
@@ -97,6 +102,7 @@ __all__ = [
     "insert_recommendation",
     "insert_round",
     "list_certificates",
+    "list_entries",
     "list_recommendations",
     "list_rounds",
     "lock_intake",

@@ -219,6 +219,39 @@ async def round_entries(conn: Conn, round_id: UUID) -> list[domain.Entry]:
     return [_entry(r) for r in rows]
 
 
+ENTRY_SORTS = {
+    "created_at": Sort("e.created_at", "timestamptz"),
+    "-created_at": Sort("e.created_at", "timestamptz", descending=True),
+}
+"""The orders of a round's entries; the first (in the order they joined) is the default."""
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    round_id: UUID
+    status: domain.EntryStatus | None = None  # None: the entries still in the round
+    product_id: UUID | None = None
+
+
+async def list_entries(
+    conn: Conn, f: EntryFilter, keyset: Keyset
+) -> tuple[list[domain.Entry], Page]:
+    """One page of a round's entries, in ``keyset``'s order (an application has one entry in a
+    round, so its id breaks ties)."""
+    q = Query()
+    q.add("e.round_id = {}", f.round_id)
+    if f.status is None:
+        q.add("e.status <> ALL({}::text[])", _LEFT_ROUND)
+    else:
+        q.add("e.status = {}", f.status.value)
+    if f.product_id is not None:
+        q.add("e.product_id = {}", f.product_id)
+    page = await fetch_page(
+        conn, "SELECT e.*", q, keyset, id_column="e.application_id", count_from="FROM entries e"
+    )
+    return [_entry(r) for r in page.rows], page
+
+
 async def product_entries(conn: Conn, product_id: UUID) -> list[domain.Entry]:
     """Every entry of a product's applications, at every level, oldest first."""
     rows = await conn.fetch(
