@@ -16,7 +16,7 @@ from ocop_evaluation import domain, store
 from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Member, Office, use_case
 from ocop_runtime.app import ServiceContext
 from ocop_runtime.audit import audited_statement
-from ocop_runtime.paging import Keyset, page_of, refused_on_query
+from ocop_runtime.paging import page_of
 
 rounds_router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -88,21 +88,18 @@ async def list_rounds(
     sort: Annotated[str, Q(description=", ".join(store.ROUND_SORTS))] = "-opened_at",
 ) -> RoundPage:
     """Rounds, newest first unless ``sort`` says otherwise."""
-    with refused_on_query():
-        keyset = Keyset.of(store.ROUND_SORTS, sort, cursor, limit)
-        found, page = await store.list_rounds(
-            ctx.pool,
-            store.RoundFilter(
-                year=year,
-                level=domain.Level(level) if level else None,
-                status=domain.RoundStatus(status_) if status_ else None,
-            ),
-            keyset,
-        )
+    filters = store.RoundFilter(
+        year=year,
+        level=domain.Level(level) if level else None,
+        status=domain.RoundStatus(status_) if status_ else None,
+    )
+    found, total, next_cursor = await page_of(
+        store.ROUND_SORTS, sort, cursor, limit, lambda k: store.list_rounds(ctx.pool, filters, k)
+    )
     return RoundPage(
         items=[RoundOut.of(r, entries) for r, entries in found],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        total=total,
+        next_cursor=next_cursor,
     )
 
 

@@ -33,7 +33,7 @@ from ocop_registry.domain.dossier import (
 )
 from ocop_registry.usecases import Registry
 from ocop_runtime.app import ServiceContext
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import page_of
 from ocop_runtime.refusals import Conflict
 
 applications_router = APIRouter(prefix="/applications", tags=["applications"])
@@ -285,27 +285,25 @@ async def list_applications(
     product_set: Annotated[str | None, Query(max_length=80)] = None,
     sort: Annotated[str, Query(description=", ".join(store.APPLICATION_SORTS))] = "created_at",
 ) -> ApplicationPage:
-    with refused_on_query():
-        keyset = Keyset.of(store.APPLICATION_SORTS, sort, cursor, limit)
-        items, page = await store.list_applications(
-            ctx.pool,
-            store.ApplicationFilter(
-                product_id=product_id,
-                producer_id=producer_id,
-                status=status_,
-                kind=kind,
-                year=year,
-                commune=commune,
-                district=district,
-                product_set=product_set,
-            ),
-            keyset,
-            scope=scope_of(who),
-        )
+    filters = store.ApplicationFilter(
+        product_id=product_id,
+        producer_id=producer_id,
+        status=status_,
+        kind=kind,
+        year=year,
+        commune=commune,
+        district=district,
+        product_set=product_set,
+    )
+    items, total, next_cursor = await page_of(
+        store.APPLICATION_SORTS,
+        sort,
+        cursor,
+        limit,
+        lambda k: store.list_applications(ctx.pool, filters, k, scope=scope_of(who)),
+    )
     return ApplicationPage(
-        items=[ApplicationOut.of(a) for a in items],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        items=[ApplicationOut.of(a) for a in items], total=total, next_cursor=next_cursor
     )
 
 

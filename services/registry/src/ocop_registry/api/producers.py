@@ -27,7 +27,7 @@ from ocop_registry.api.common import (
 from ocop_runtime import audit
 from ocop_runtime.audit import Actor
 from ocop_runtime.auth import Principal, Role, require
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import page_of
 
 producers_router = APIRouter(prefix="/producers", tags=["producers"])
 
@@ -257,16 +257,14 @@ async def list_producers(
     include_deregistered: bool = False,
     sort: Annotated[str, Query(description=", ".join(store.PRODUCER_SORTS))] = "registered_at",
 ) -> ProducerPage:
-    with refused_on_query():
-        keyset = Keyset.of(store.PRODUCER_SORTS, sort, cursor, limit)
-        items, page = await store.list_producers(
-            ctx.pool,
-            store.ProducerFilter(legal_form, commune, district, include_deregistered),
-            keyset,
-            scope=scope_of(who),
-        )
+    filters = store.ProducerFilter(legal_form, commune, district, include_deregistered)
+    items, total, next_cursor = await page_of(
+        store.PRODUCER_SORTS,
+        sort,
+        cursor,
+        limit,
+        lambda k: store.list_producers(ctx.pool, filters, k, scope=scope_of(who)),
+    )
     return ProducerPage(
-        items=[ProducerOut.of(p) for p in items],
-        total=page.total,
-        next_cursor=keyset.next_cursor(page),
+        items=[ProducerOut.of(p) for p in items], total=total, next_cursor=next_cursor
     )
