@@ -152,12 +152,12 @@ class BatchConsumer:
         pause_after_commit_seconds: float = 0.0,
     ) -> None:
         self.routes = routes
-        self._pause_after_commit = pause_after_commit_seconds
         self.consumer = consumer
         self._pool = pool
         self._names = names or TopicNames()
         self._metrics = metrics
         self._backoff_max = backoff_max_seconds
+        self._pause_after_commit = pause_after_commit_seconds
         # Dead letters, retries and the one-at-a-time fallback are the per-record consumer's.
         self.single = EventConsumer(
             routes.one_at_a_time(),

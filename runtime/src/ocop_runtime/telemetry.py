@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
+from contextvars import Token
 from typing import Any
 
 from fastapi import FastAPI
@@ -244,7 +245,7 @@ class CurrentSpan:
 
     def __init__(self, span: Span) -> None:
         self._span = span
-        self._token: object = None
+        self._token: Token[otel_context.Context] | None = None
 
     def __enter__(self) -> Span:
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
@@ -258,5 +259,6 @@ class CurrentSpan:
                     Status(StatusCode.ERROR, f"{kind.__name__ if kind else ''}: {exc}")
                 )
         finally:
-            otel_context.detach(self._token)  # type: ignore[arg-type]
+            if self._token is not None:
+                otel_context.detach(self._token)
             self._span.end()

@@ -14,7 +14,7 @@ from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_evaluation import domain, store
-from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Office, use_case
+from ocop_evaluation.api.common import Council, Ctx, Cursor, Ev, LevelName, Office, use_case
 from ocop_evaluation.api.rounds import EntryOut
 from ocop_evaluation.store import counts
 from ocop_runtime.app import ServiceContext
@@ -75,11 +75,6 @@ class CertificatePage(BaseModel):
     as_of: date | None = Field(
         default=None, description="The day ``as_of`` asked about (valid on it, or ever by it)."
     )
-
-
-Cursor = Annotated[
-    str | None, Q(description="``next_cursor`` of the previous page of this list and sort.")
-]
 
 
 async def _certificates(
@@ -295,9 +290,13 @@ class RecommendationPage(BaseModel):
 async def list_recommendations(
     ctx: Ctx,
     who: Office,
-    status: Annotated[
-        Literal["pending", "decided", "revoked", "rejected", "all"],
-        Q(description="Waiting for the committee (default), decided either way, or all"),
+    status_: Annotated[
+        store.RecommendationStatus,
+        Q(
+            alias="status",
+            description="Waiting for the committee (default), decided either way, revoked, "
+            "rejected, or all",
+        ),
     ] = "pending",
     product_id: UUID | None = None,
     limit: Annotated[int, Q(ge=1, le=500)] = 50,
@@ -306,12 +305,7 @@ async def list_recommendations(
 ) -> RecommendationPage:
     """Inspection's revocation recommendations, by default those waiting for the committee,
     the oldest first; ``total`` counts them all."""
-    decided = status in ("revoked", "rejected")
-    filters = store.RecommendationFilter(
-        pending={"pending": True, "decided": False}.get(status),
-        decided=domain.RecommendationDecision(status) if decided else None,
-        product_id=product_id,
-    )
+    filters = store.RecommendationFilter(status=status_, product_id=product_id)
     items, total, next_cursor = await page_of(
         store.RECOMMENDATION_SORTS,
         sort,

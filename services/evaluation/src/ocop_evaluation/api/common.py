@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import Depends, Request
+from fastapi import Query as Q
 
 from ocop_evaluation.usecases import Evaluation
 from ocop_runtime import audit
@@ -20,6 +21,9 @@ Council = Annotated[Principal, Depends(require(Role.CITY_OFFICE, Role.COUNCIL_ME
 Member = Annotated[Principal, Depends(require(Role.COUNCIL_MEMBER))]
 
 LevelName = Literal["commune", "district", "city", "central"]
+Cursor = Annotated[
+    str | None, Q(description="``next_cursor`` of the previous page of this list and sort.")
+]
 
 
 async def get_evaluation(request: Request) -> Evaluation:

@@ -13,7 +13,16 @@ from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_evaluation import domain, store
-from ocop_evaluation.api.common import Council, Ctx, Ev, LevelName, Member, Office, use_case
+from ocop_evaluation.api.common import (
+    Council,
+    Ctx,
+    Cursor,
+    Ev,
+    LevelName,
+    Member,
+    Office,
+    use_case,
+)
 from ocop_runtime.app import ServiceContext
 from ocop_runtime.audit import audited_statement
 from ocop_runtime.paging import page_of
@@ -82,9 +91,7 @@ async def list_rounds(
     level: LevelName | None = None,
     status_: Annotated[Literal["open", "closed", "decided"] | None, Q(alias="status")] = None,
     limit: Annotated[int, Q(ge=1, le=200)] = 50,
-    cursor: Annotated[
-        str | None, Q(description="``next_cursor`` of the previous page, with the same sort.")
-    ] = None,
+    cursor: Cursor = None,
     sort: Annotated[str, Q(description=", ".join(store.ROUND_SORTS))] = "-opened_at",
 ) -> RoundPage:
     """Rounds, newest first unless ``sort`` says otherwise."""
@@ -202,9 +209,7 @@ async def round_entries(
     ] = None,
     product_id: UUID | None = None,
     limit: Annotated[int, Q(ge=1, le=500)] = 100,
-    cursor: Annotated[
-        str | None, Q(description="``next_cursor`` of the previous page, with the same sort.")
-    ] = None,
+    cursor: Cursor = None,
     sort: Annotated[str, Q(description=", ".join(store.ENTRY_SORTS))] = "created_at",
 ) -> EntryPage:
     """The products of a round and their results, in the order they joined unless ``sort``

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -305,10 +305,19 @@ RECOMMENDATION_SORTS = {
 """The orders of the recommendation list; the first (oldest waiting first) is the default."""
 
 
+RecommendationStatus = Literal["pending", "decided", "revoked", "rejected", "all"]
+# Each status as a condition on the row's decision (none for "all").
+_RECOMMENDATION_STATUS = {
+    "pending": "r.decided IS NULL",
+    "decided": "r.decided IS NOT NULL",
+    "revoked": "r.decided = 'revoked'",
+    "rejected": "r.decided = 'rejected'",
+}
+
+
 @dataclass(frozen=True)
 class RecommendationFilter:
-    decided: domain.RecommendationDecision | None = None
-    pending: bool | None = None  # True: not decided yet; False: decided either way
+    status: RecommendationStatus = "pending"
     product_id: UUID | None = None
 
 
@@ -317,12 +326,8 @@ async def list_recommendations(
 ) -> tuple[list[domain.Recommendation], Page]:
     """One page of inspection's revocation recommendations, in ``keyset``'s order."""
     q = Query()
-    if f.pending is True:
-        q.add("r.decided IS NULL")
-    elif f.pending is False:
-        q.add("r.decided IS NOT NULL")
-    if f.decided is not None:
-        q.add("r.decided = {}", f.decided.value)
+    if f.status in _RECOMMENDATION_STATUS:
+        q.add(_RECOMMENDATION_STATUS[f.status])
     if f.product_id is not None:
         q.add("r.product_id = {}", f.product_id)
     page = await fetch_page(
