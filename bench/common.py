@@ -43,12 +43,11 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from uuid import uuid4
 
-import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
@@ -179,8 +178,10 @@ def add_floor_route(app: Any) -> str:
 
 class InProcess:
     """A lean client of an ASGI app in the same process: builds the scope, sends the body in one
-    message and collects the response into an ``httpx.Response``. Only what the benchmarks
-    use: ``get``, ``post``, ``put`` with ``params``, ``json``, ``content`` and ``headers``."""
+    message and collects the response. Only what the benchmarks
+    use: ``get``, ``post``, ``put`` with ``params``, ``json``, ``content`` and ``headers``. The
+    answer is an :class:`Answer` (building an ``httpx.Response`` and its request cost the
+    client about 0.1 ms a call, a third of the traced HTTP floor)."""
 
     def __init__(self, app: Any, headers: Mapping[str, str] | None = None) -> None:
         self.app = app
@@ -195,7 +196,7 @@ class InProcess:
         json: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         body = content or b""
         extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         names = {k for k, _ in extra}
@@ -239,20 +240,15 @@ class InProcess:
                 chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, send)
-        return httpx.Response(
-            status,
-            headers=response_headers,
-            content=b"".join(chunks),
-            request=httpx.Request(method, f"http://service{path}"),
-        )
+        return Answer(status, b"".join(chunks), response_headers)
 
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+    async def get(self, path: str, **kwargs: Any) -> Answer:
         return await self.request("GET", path, **kwargs)
 
-    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+    async def post(self, path: str, **kwargs: Any) -> Answer:
         return await self.request("POST", path, **kwargs)
 
-    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
+    async def put(self, path: str, **kwargs: Any) -> Answer:
         return await self.request("PUT", path, **kwargs)
 
 
@@ -261,11 +257,19 @@ def _json_bytes(value: Any) -> bytes:
 
 
 class Answer:
-    """A response as :class:`LeanHttp` reads it: status, body, ``json()`` and ``text``."""
+    """A response as :class:`LeanHttp` and :class:`InProcess` read it: status, body, raw
+    headers, ``json()``, ``text`` and ``raise_for_status()``."""
 
-    def __init__(self, status_code: int, body: bytes) -> None:
+    def __init__(
+        self, status_code: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         self.status_code = status_code
         self.content = body
+        self.raw_headers = headers
+
+    def raise_for_status(self) -> None:
+        if not 200 <= self.status_code < 300:
+            raise AssertionError(f"HTTP {self.status_code}: {self.text}")
 
     @property
     def text(self) -> str:

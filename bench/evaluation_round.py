@@ -82,10 +82,16 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.common import InProcess, bench_settings, quiet_faststream, report, skip_history
+from bench.common import (
+    Answer,
+    InProcess,
+    bench_settings,
+    quiet_faststream,
+    report,
+    skip_history,
+)
 from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
 from ocop_contracts.events import evaluation as contract
@@ -735,7 +741,7 @@ class Step:
 async def _step(
     name: str,
     products: int,
-    ocop: Callable[[], Awaitable[httpx.Response]],
+    ocop: Callable[[], Awaitable[Answer]],
     raw: Callable[[], Awaitable[int]],
     app_pool: asyncpg.Pool,
     raw_pool: asyncpg.Pool,

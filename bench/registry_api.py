@@ -39,6 +39,7 @@ Requests are interleaved with their baseline (ocop, raw, ocop, raw, ...) so back
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import random
@@ -53,9 +54,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-import httpx
 
-from bench.common import InProcess, add_floor_route, bench_settings, quiet_faststream, report
+from bench.common import (
+    Answer,
+    InProcess,
+    add_floor_route,
+    bench_settings,
+    quiet_faststream,
+    report,
+)
 from ocop_registry import demo, store, usecases
 from ocop_registry.app import MIGRATIONS, create_app
 from ocop_registry.domain.certificates import EXPIRING_WITHIN_DAYS, Certificate
@@ -312,7 +319,7 @@ async def _list_bench(
         return total, rows
 
     def parse(body: bytes) -> tuple[list[tuple[str, str]], int, str | None]:
-        page = httpx.Response(200, content=body).json()
+        page = json.loads(body)
         items = [(i["id"], i["certificate_status"]) for i in page["items"]]
         return items, page["total"], page["next_cursor"]
 
@@ -346,7 +353,7 @@ async def _lookup_bench(client: InProcess, pool: asyncpg.Pool, floor_path: str) 
     rng = random.Random(SEED)
     sample = [rng.choice(codes) for _ in range(WARMUP + REQUESTS)]
 
-    async def ocop(code: str) -> httpx.Response:
+    async def ocop(code: str) -> Answer:
         response = await client.get(f"/public/products/{code}")
         response.raise_for_status()
         return response

@@ -14,7 +14,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from ocop_runtime.auth import Principal, Role, require
-from ocop_runtime.db import transaction
+from ocop_runtime.db import transaction, use_case_span
 from ocop_runtime.refusals import Conflict, Refusal
 
 Channel = Literal["http", "kafka"]
@@ -51,9 +51,6 @@ class Actor:
             source,
             "kafka",
         )
-
-
-_tracer = trace.get_tracer("ocop.db")
 
 
 def _trace_id() -> str | None:
@@ -233,9 +230,7 @@ async def audited_statement(
     answered as in :func:`audited`."""
     actor = Actor.of(who)
     try:
-        with _tracer.start_as_current_span(
-            f"db {name}", kind=trace.SpanKind.CLIENT, attributes={"db.system": "postgresql"}
-        ):
+        with use_case_span(name):
             async with pool.acquire() as conn:
                 yield conn, audit_values(actor, name, aggregate_id=aggregate_id)
     except HTTPException:

@@ -9,7 +9,10 @@ from contextlib import asynccontextmanager
 import asyncpg
 from opentelemetry import trace
 
+from ocop_runtime.telemetry import CurrentSpan
+
 _tracer = trace.get_tracer("ocop.db")
+_DB_ATTRIBUTES = {"db.system": "postgresql"}
 # Connections that took session state the pool must undo when they come back (a LISTEN, a
 # session advisory lock): see :func:`keeps_session_state`.
 _stateful: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
@@ -47,11 +50,16 @@ async def create_pool(
     return pool
 
 
+def use_case_span(name: str) -> CurrentSpan:
+    """The span of one use case's database work, ``db <name>``, current inside its block."""
+    return CurrentSpan(
+        _tracer.start_span(f"db {name}", kind=trace.SpanKind.CLIENT, attributes=_DB_ATTRIBUTES)
+    )
+
+
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool, name: str) -> AsyncIterator[asyncpg.Connection]:
     """One use case, one transaction, traced as ``db <name>``."""
-    with _tracer.start_as_current_span(
-        f"db {name}", kind=trace.SpanKind.CLIENT, attributes={"db.system": "postgresql"}
-    ):
+    with use_case_span(name):
         async with pool.acquire() as conn, conn.transaction():
             yield conn

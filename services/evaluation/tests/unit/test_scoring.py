@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
@@ -18,6 +19,7 @@ from ocop_evaluation.domain import (
     rulebook,
     rulebook_on,
     score_council,
+    score_one_sheet,
 )
 
 CENT = Decimal("0.01")
@@ -382,3 +384,64 @@ def test_a_malformed_minimum_is_refused_at_load(tmp_path: Path, marks: str, prob
 
     with pytest.raises(ValueError, match=problem):
         rulebook_on(date(2030, 1, 1), tmp_path)
+
+
+def _random_sheet(sheet: ScoreSheet, rng: random.Random) -> dict[str, Decimal]:
+    """Any points within each criterion's maximum, bonuses left out now and then."""
+    given = {}
+    for c in sheet.criteria:
+        if c.bonus and rng.random() < 0.5:
+            continue
+        given[c.id] = Decimal(rng.randrange(0, int(c.max_points * 4) + 1)) / 4
+    return given
+
+
+@pytest.mark.parametrize(("rulebook_id", "version", "product_set"), SHEETS)
+def test_one_sheet_alone_scores_as_a_council_of_that_one_member(
+    rulebook_id: str, version: int, product_set: str
+) -> None:
+    sheet = _sheet(rulebook_id, version, product_set)
+    rng = random.Random(product_set)
+    for _ in range(200):
+        member = MemberScores("m1", _random_sheet(sheet, rng))
+
+        alone = score_one_sheet(sheet, member)
+        council = score_council(sheet, [member])
+
+        assert alone.total == council.member_totals["m1"]
+        assert (str(alone.score), alone.band) == (str(council.score), council.band)
+
+
+def test_one_sheet_over_100_with_a_bonus_scores_100(tmp_path: Path) -> None:
+    (tmp_path / "bonus.toml").write_text(BONUS_RULEBOOK, encoding="utf-8")
+    sheet = rulebook_on(date(2030, 1, 1), tmp_path).sheet("x.one")
+    full = {"A1.1": 40, "B1.1": 25, "C1.1": 35, "A1.2": 5}
+
+    alone = score_one_sheet(sheet, MemberScores("m1", full))  # type: ignore[arg-type]
+
+    assert (alone.total, alone.score, alone.band) == (105, 100, 5)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"C2.1": Decimal("4.5")}, "sheets.m1.C2.1", "maximum of 4"),
+        ({"D1.1": Decimal(1)}, "sheets.m1.D1.1", "not a criterion"),
+        ({"A1.1": -1}, "sheets.m1.A1.1", "negative"),
+        ({"A1.1": "3"}, "sheets.m1.A1.1", "must be a number"),
+        ({"B2.3": None}, "sheets.m1", "B2.3 are not scored"),
+    ],
+)
+def test_one_sheet_alone_is_refused_as_the_council_refuses_it(
+    change: dict[str, object], field: str, reason: str
+) -> None:
+    sheet = _sheet("148", 1, "food.grain")
+    given: dict[str, object] = dict(_fill(sheet, "60")) | change
+    given = {k: v for k, v in given.items() if v is not None}
+    member = MemberScores("m1", given)  # type: ignore[arg-type]
+
+    for score in (lambda: score_one_sheet(sheet, member), lambda: score_council(sheet, [member])):
+        with pytest.raises(RuleViolation) as refused:
+            score()
+        assert refused.value.field == field
+        assert reason in refused.value.reason

@@ -26,9 +26,14 @@ Cursor = Annotated[
 ]
 
 
-async def get_evaluation(request: Request) -> Evaluation:
+def evaluation_of(request: Request) -> Evaluation:
+    """The service's use cases, for a route that takes the request instead of ``Ev``."""
     evaluation: Evaluation = request.app.state.evaluation
     return evaluation
+
+
+async def get_evaluation(request: Request) -> Evaluation:
+    return evaluation_of(request)
 
 
 Ev = Annotated[Evaluation, Depends(get_evaluation)]

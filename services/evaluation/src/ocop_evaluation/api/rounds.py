@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,9 +21,10 @@ from ocop_evaluation.api.common import (
     LevelName,
     Member,
     Office,
+    evaluation_of,
     use_case,
 )
-from ocop_runtime.app import ServiceContext
+from ocop_runtime.app import ServiceContext, context_of
 from ocop_runtime.audit import audited_statement
 from ocop_runtime.paging import page_of
 
@@ -262,11 +263,14 @@ class SheetOut(BaseModel):
 
 @rounds_router.put("/{round_id}/sheets/{application_id}", response_model=SheetOut)
 async def submit_sheet(
-    round_id: UUID, application_id: UUID, body: SheetIn, ctx: Ctx, who: Member, ev: Ev
+    round_id: UUID, application_id: UUID, body: SheetIn, who: Member, request: Request
 ) -> SheetOut:
     """Hand in (or amend, until the round closes) your score sheet for one product."""
+    ev = evaluation_of(request)
     # The reads, then the sheet and its audit row in one statement: two round trips.
-    async with audited_statement(ctx.pool, "submit_score_sheet", who, application_id) as (
+    async with audited_statement(
+        context_of(request).pool, "submit_score_sheet", who, application_id
+    ) as (
         conn,
         audit,
     ):

@@ -111,7 +111,13 @@ from ocop_evaluation.domain.rulebooks import (
     rulebooks,
     score_sheet,
 )
-from ocop_evaluation.domain.scoring import CouncilResult, MemberScores, score_council
+from ocop_evaluation.domain.scoring import (
+    CouncilResult,
+    MemberScores,
+    SheetScore,
+    score_council,
+    score_one_sheet,
+)
 
 __all__ = [
     "BAND_FLOORS",
@@ -174,6 +180,7 @@ __all__ = [
     "RulebookRef",
     "Rulebooks",
     "ScoreSheet",
+    "SheetScore",
     "Verdict",
     "band",
     "certificate_number",
@@ -205,6 +212,7 @@ __all__ = [
     "rulebook_on",
     "rulebooks",
     "score_council",
+    "score_one_sheet",
     "score_sheet",
     "summarise",
     "upgrade",

@@ -52,6 +52,8 @@ def points(value: object, field: str) -> Decimal:
     Floats go through their shortest repr so that 29.99 stays 29.99 and a band edge is not
     missed by a binary rounding error.
     """
+    if type(value) is Decimal and value.is_finite() and value >= 0:
+        return value  # what every sheet through the API holds: nothing to convert or refuse
     if isinstance(value, bool) or not isinstance(value, Decimal | int | float):
         raise RuleViolation(field, f"points must be a number, not {type(value).__name__}")
     if isinstance(value, float) and not math.isfinite(value):

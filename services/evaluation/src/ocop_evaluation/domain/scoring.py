@@ -123,6 +123,26 @@ def score_council(sheet: ScoreSheet, sheets: Sequence[MemberScores]) -> CouncilR
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SheetScore:
+    """One member's sheet on its own: its total, as a council score out of 100, and band."""
+
+    total: Decimal
+    score: Decimal
+    band: int
+
+
+def score_one_sheet(sheet: ScoreSheet, member: MemberScores) -> SheetScore:
+    """Check one member's sheet as :func:`score_council` checks each sheet (every criterion
+    scored, none above its maximum) and score it alone: what a council of that one member
+    would score, without working out shortfalls and reasons that only a result needs."""
+    if not isinstance(member.member_id, str) or not member.member_id.strip():
+        raise RuleViolation("sheets", "every score sheet must name its council member")
+    total = sum(_checked(sheet, member).values(), Decimal(0))
+    score = min(total, MAX_SCORE)
+    return SheetScore(total=total, score=score, band=band(score))
+
+
 def _checked(sheet: ScoreSheet, member: MemberScores) -> dict[str, Decimal]:
     at = f"sheets.{member.member_id}"
     if not isinstance(member.points, Mapping):

@@ -100,7 +100,7 @@ class Rounds(UseCases):
         member_id: str,
         points: dict[str, Decimal],
         audit: Sequence[object] | None = None,
-    ) -> domain.CouncilResult:
+    ) -> domain.SheetScore:
         """Record (or amend, until the round closes) one member's sheet for one product.
 
         With ``audit`` (an audit row's values, ``ocop_runtime.audit.audited_statement``) ``conn``
@@ -121,7 +121,7 @@ class Rounds(UseCases):
             )
         sheet = domain.score_sheet(entry.product_set, entry.submitted_on)
         # Scoring the sheet alone checks every criterion and maximum, as closing will.
-        alone = domain.score_council(sheet, [domain.MemberScores(member_id, points)])
+        alone = domain.score_one_sheet(sheet, domain.MemberScores(member_id, points))
         at = self.now_at(found.clock_offset)
         if audit is None:
             await store.upsert_sheet(conn, round_id, application_id, member_id, points, at)
