@@ -154,6 +154,11 @@ async def skip_history(settings: Any, topics: Iterable[str]) -> None:
         logging.getLogger("aiokafka").setLevel(logging.NOTSET)
 
 
+async def skip_app_history(app: Any, settings: Any) -> None:
+    """:func:`skip_history` on every topic the service ``app`` consumes (its spec's)."""
+    await skip_history(settings, app.state.spec.consumed_topics)
+
+
 FLOOR_PATH = "/bench/floor"
 
 

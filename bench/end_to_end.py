@@ -3,9 +3,8 @@ service has applied it, and the command rate with 16 concurrent clients against 
 transaction rate, same run.
 
 The registry and evaluation run as their own OS processes (``python -m ocop_<service>``, uvicorn,
-one process each) on the bench stack, each with a schema of its own; evaluation's consumer group
-starts at the end of its topics, so that it does not replay what the benchmarks before this one
-published.
+one process each) on the bench stack, each with a schema of its own; both consumer groups start
+at the end of their topics, so that neither replays what the benchmarks before this one published.
 
 1. Latency, light load: one client sends ``POST /producers`` to the registry, one after the
    other (``OCOP_BENCH_E2E_REQUESTS``); for each, the time until the registry answered, and the
@@ -43,11 +42,12 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from bench.common import LeanHttp, bench_settings, report
-from bench.evaluation_round import _skip_history
+from bench.common import LeanHttp, bench_settings, report, skip_app_history
+from ocop_evaluation.app import create_app as create_evaluation_app
 from ocop_evaluation.settings import EvaluationSettings
 from ocop_registry import usecases
 from ocop_registry.app import MIGRATIONS
+from ocop_registry.app import create_app as create_registry_app
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime.auth import Role
 from ocop_runtime.db import create_pool
@@ -247,7 +247,11 @@ async def main() -> int:
     unique = uuid4().hex[:8]
     registry_settings = bench_settings(RegistrySettings, unique)
     evaluation_settings = bench_settings(EvaluationSettings, unique)
-    await _skip_history(evaluation_settings)
+    # Neither service replays what the benchmarks before this one published: the registry
+    # would retry and dead-letter evaluation's events about applications it never had while
+    # this one measures (its spec's topics, from an app built only to read them).
+    await skip_app_history(create_registry_app(registry_settings), registry_settings)
+    await skip_app_history(create_evaluation_app(evaluation_settings), evaluation_settings)
     raw_schema = f"registry_e2e_raw_{unique}"
     logs = Path(tempfile.mkdtemp(prefix="ocop-bench-e2e-"))
     common: dict[str, Any] = {

@@ -90,7 +90,7 @@ from bench.common import (
     bench_settings,
     quiet_faststream,
     report,
-    skip_history,
+    skip_app_history,
 )
 from ocop_contracts import Envelope, Event
 from ocop_contracts.envelope import source
@@ -98,7 +98,6 @@ from ocop_contracts.events import evaluation as contract
 from ocop_contracts.events import registry as registry_events
 from ocop_evaluation import domain
 from ocop_evaluation.app import MIGRATIONS, create_app
-from ocop_evaluation.handlers import build_batches, build_routes
 from ocop_evaluation.settings import EvaluationSettings
 from ocop_evaluation.usecases import Evaluation
 from ocop_registry.domain.classification import Scheme, product_sets
@@ -217,11 +216,6 @@ async def _published(pool: asyncpg.Pool, mark: int) -> datetime:
     await wait_until(drained, timeout_seconds=60, interval=0.05, what="the relay to drain")
     last: datetime = await pool.fetchval("SELECT max(published_at) FROM outbox WHERE id > $1", mark)
     return last
-
-
-async def _skip_history(settings: EvaluationSettings) -> None:
-    """Evaluation's group at the end of every topic it consumes (``bench.common.skip_history``)."""
-    await skip_history(settings, [*build_routes().topics, *build_batches().topics])
 
 
 # ---------------------------------------------------------------- set-up
@@ -858,7 +852,7 @@ async def main() -> int:
     raw_schema = f"evaluation_raw_{unique}"
     app = create_app(settings)
     evaluation: Evaluation = app.state.evaluation
-    await _skip_history(settings)
+    await skip_app_history(app, settings)
 
     raw_pool = await create_pool(database_url, raw_schema, min_size=1, max_size=2)
     app_pool = await create_pool(database_url, settings.db_schema, min_size=1, max_size=2)

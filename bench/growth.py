@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from bench.common import InProcess, bench_settings, quiet_faststream, report
+from bench.common import InProcess, bench_settings, quiet_faststream, report, skip_app_history
 
 SIZES = [int(s) for s in os.environ.get("OCOP_BENCH_GROWTH_SIZES", "10000,100000").split(",")]
 FILE_ROWS = 2000
@@ -109,7 +109,9 @@ async def import_part(size: int) -> None:
     from ocop_runtime.testing import running
 
     quiet_faststream()
-    app = create_app(bench_settings(RegistrySettings, uuid4().hex[:8]))
+    settings = bench_settings(RegistrySettings, uuid4().hex[:8])
+    app = create_app(settings)
+    await skip_app_history(app, settings)
     async with running(app) as http:
         client = InProcess(app, {"authorization": http.headers["authorization"]})
         today = app.state.registry.clock().date()

@@ -44,8 +44,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from bench.common import InProcess, bench_settings, quiet_faststream, report
-from bench.evaluation_round import _skip_history
+from bench.common import InProcess, bench_settings, quiet_faststream, report, skip_app_history
 from ocop_contracts import Event
 from ocop_contracts.envelope import source
 from ocop_contracts.events import evaluation as contract
@@ -363,9 +362,9 @@ async def main() -> int:
     settings = bench_settings(EvaluationSettings, unique)
     # The products are evaluation's copies written below: none of the registry's events that
     # earlier benchmarks published (public codes of the same form) may join them.
-    await _skip_history(settings)
     raw_schema = f"evaluation_raw_{unique}"
     app = create_app(settings)
+    await skip_app_history(app, settings)
     raw_pool = await create_pool(database_url, raw_schema, min_size=1, max_size=2)
     app_pool = await create_pool(database_url, settings.db_schema, min_size=1, max_size=2)
     try:

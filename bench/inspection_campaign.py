@@ -39,7 +39,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
-from bench.common import InProcess, bench_settings, quiet_faststream, report
+from bench.common import InProcess, bench_settings, quiet_faststream, report, skip_app_history
 from bench.inspection_raw import (
     AS_OF,
     Visit,
@@ -75,6 +75,7 @@ async def main() -> int:
     settings = bench_settings(InspectionSettings, unique)
     raw_schema = f"inspection_raw_{unique}"
     app = create_app(settings)
+    await skip_app_history(app, settings)
     raw_pool = await create_pool(database_url, raw_schema, min_size=1, max_size=2)
     app_pool = await create_pool(database_url, settings.db_schema, min_size=1, max_size=2)
     rng = random.Random(2021)

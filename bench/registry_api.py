@@ -62,6 +62,7 @@ from bench.common import (
     bench_settings,
     quiet_faststream,
     report,
+    skip_app_history,
 )
 from ocop_registry import demo, store, usecases
 from ocop_registry.app import MIGRATIONS, create_app
@@ -407,6 +408,7 @@ async def main() -> int:
     settings = bench_settings(RegistrySettings, unique)
     raw_schema = f"registry_raw_{unique}"
     app = create_app(settings)
+    await skip_app_history(app, settings)
     floor_path = add_floor_route(app)
     registry: Registry = app.state.registry
     today = registry.clock().date()  # the registry's day (Hanoi's), for the rows and statuses

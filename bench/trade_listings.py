@@ -43,7 +43,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.common import bench_settings, quiet_faststream, report, skip_history
+from bench.common import bench_settings, quiet_faststream, report, skip_app_history
 from ocop_contracts import Envelope, Event, topics
 from ocop_contracts.events import (
     CertificateExpired,
@@ -56,7 +56,6 @@ from ocop_runtime.db import create_pool
 from ocop_runtime.kafka import client_options
 from ocop_runtime.testing import running, wait_until
 from ocop_trade.app import create_app
-from ocop_trade.handlers import build_batches, build_routes
 from ocop_trade.settings import TradeSettings
 
 OUTLETS = int(os.environ.get("OCOP_BENCH_TRADE_OUTLETS", "60"))
@@ -408,8 +407,8 @@ async def main() -> int:
     await probe.start()
     await producer.start()
     # Trade does not replay what the benchmarks before this one published.
-    await skip_history(settings, [*build_routes().topics, *build_batches().topics])
     app = create_app(settings)
+    await skip_app_history(app, settings)
     raw_pool = await create_pool(database_url, f"trade_raw_{unique}", min_size=1, max_size=2)
     await raw_pool.execute(f"CREATE SCHEMA trade_raw_{unique}")
     app_pool = await create_pool(database_url, settings.db_schema, min_size=1, max_size=2)

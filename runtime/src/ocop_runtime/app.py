@@ -66,6 +66,12 @@ class ServiceSpec:
     # Events applied in batches (read models): ocop_runtime.batching, beside ``routes``.
     batches: BatchRoutes | None = None
 
+    @property
+    def consumed_topics(self) -> list[str]:
+        """The catalogue names of every topic the service consumes, one by one or in batches."""
+        batched = self.batches.topics if self.batches is not None else []
+        return sorted({*self.routes.topics, *batched})
+
 
 @dataclass
 class ServiceContext:
@@ -84,8 +90,7 @@ class ServiceContext:
     @property
     def subscribed(self) -> list[str]:
         """The catalogue names of every topic the service consumes."""
-        batched = self.batch_consumer.routes.topics if self.batch_consumer else []
-        return sorted({*self.consumer.routes.topics, *batched})
+        return self.spec.consumed_topics
 
 
 def context_of(request: Request) -> ServiceContext:
@@ -282,6 +287,7 @@ def create_service_app(
         telemetry=HTTP_TELEMETRY,
     )
     app.state.token_verifier = token_verifier or token_verifier_for(settings)
+    app.state.spec = spec
     app.add_middleware(
         InputGuard,
         max_body_bytes=settings.max_body_bytes,
