@@ -61,6 +61,12 @@ UPDATE outbox SET parked_at = clock_timestamp(), parked_reason = p.reason
 """
 
 
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Take a settled future's outcome, so that asyncio does not report it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 @dataclass
 class _Pass:
     """What one pass over a batch came to."""
@@ -311,7 +317,13 @@ class OutboxRelay:
         # may not come back.
         accumulator = getattr(producer, "_message_accumulator", None)
         if accumulator is not None:
+            held = [b for q in accumulator._batches.values() for b in q]
+            held += list(accumulator._pending_batches)
             accumulator.fail_all(ProducerClosed())
+            for batch in held:  # a batch not yet handed to the sender: its waiter is failed too
+                waiter = getattr(batch, "_drain_waiter", None)
+                if waiter is not None and waiter.done():
+                    _retrieved(waiter)
         try:
             await asyncio.wait_for(producer.stop(), 10)
         except Exception as exc:
@@ -410,6 +422,12 @@ class OutboxRelay:
                         break
                 if sent:
                     await asyncio.wait([f for _, f in sent])
+        except asyncio.CancelledError:
+            # Stopped mid-pass: the rows stay unstamped, and the producer being discarded will
+            # fail what it still holds. Nobody awaits those records any more.
+            for _, future in sent:
+                future.add_done_callback(_retrieved)
+            raise
         except TimeoutError:
             out.failure = out.failure or RelaySendTimeout(
                 f"the broker did not take and acknowledge the batch in {self._send_timeout:g}s"
