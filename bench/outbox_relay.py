@@ -57,7 +57,7 @@ from ocop_runtime.testing import producer_registered
 
 ROWS = int(os.environ.get("OCOP_BENCH_ROWS", "5000"))
 RECORDS = int(os.environ.get("OCOP_BENCH_RECORDS", "1000"))
-ROUNDS = int(os.environ.get("OCOP_BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("OCOP_BENCH_ROUNDS", "7"))
 BATCH = int(os.environ.get("OCOP_BENCH_RELAY_BATCH", "500"))
 TOPIC = ProducerRegistered.TOPIC
 
@@ -298,8 +298,13 @@ async def main() -> int:
             # it has started (ocop_runtime.app): both sides then pay only for their own garbage.
             gc.collect()
             gc.freeze()
-            # Interleaved (relay, raw, relay, raw, ...): background load weighs on both alike.
-            for _ in range(ROUNDS):
+            # Interleaved, each side first in every other round (relay, raw, raw, relay, ...):
+            # background load and the order weigh on both alike.
+            for i in range(ROUNDS):
+                if i % 2:
+                    raw_first = await _checked(
+                        "raw", pool, topic, functools.partial(_raw_once, pool, producer)
+                    )
                 elapsed, ours = await _checked(
                     "relay", pool, topic, functools.partial(_relay_once, relay, pool)
                 )
@@ -307,9 +312,11 @@ async def main() -> int:
                 # The process's peak before any raw round at full size (the raw baseline holds
                 # every row at once): what the relay's side needed, for bench.growth.
                 relay_peak_mb = relay_peak_mb or _peak_mb()
-                elapsed, theirs = await _checked(
-                    "raw", pool, topic, functools.partial(_raw_once, pool, producer)
-                )
+                if not i % 2:
+                    raw_first = await _checked(
+                        "raw", pool, topic, functools.partial(_raw_once, pool, producer)
+                    )
+                elapsed, theirs = raw_first
                 raw_times.append(elapsed)
                 assert ours == theirs, f"header names differ: {ours ^ theirs}"
         finally:
@@ -318,10 +325,13 @@ async def main() -> int:
         await _consumer_once(pool, producer, _records(100))  # warm-up
         await _raw_consumer_once(pool, _records(100))
         await pool.execute("TRUNCATE effects, raw_effects")
-        for _ in range(ROUNDS):
+        for i in range(ROUNDS):
             records = _records(RECORDS)
+            if i % 2:
+                raw_consumer.append(await _raw_consumer_once(pool, records))
             consumer.append(await _consumer_once(pool, producer, records))
-            raw_consumer.append(await _raw_consumer_once(pool, records))
+            if not i % 2:
+                raw_consumer.append(await _raw_consumer_once(pool, records))
             await _same_effects(pool)
     finally:
         await topic.stop()
