@@ -10,11 +10,13 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, ValidationError
 
 from ocop_runtime.paging import (
     InvalidCursor,
     Keyset,
+    ListPage,
     Page,
     Query,
     Sort,
@@ -221,3 +223,29 @@ async def test_a_forged_cursor_value_the_sort_type_refuses_is_an_invalid_cursor(
         assert await conn.fetchval("SELECT 1") == 1
     finally:
         await conn.close()
+
+
+class _Thing(BaseModel):
+    name: str
+
+
+class ThingPage(ListPage[_Thing]):
+    """Things matching the filters, a page at a time."""
+
+
+def test_a_route_page_keeps_its_own_name_and_the_shape_of_every_list() -> None:
+    app = FastAPI()
+
+    @app.get("/things", response_model=ThingPage)
+    async def things() -> ThingPage:
+        return ThingPage(items=[_Thing(name="a")], total=3, next_cursor="c")
+
+    schemas = app.openapi()["components"]["schemas"]
+
+    assert "ThingPage" in schemas and not any(k.startswith("ListPage") for k in schemas)
+    page = schemas["ThingPage"]
+    assert page["description"] == "Things matching the filters, a page at a time."
+    assert page["required"] == ["items", "total", "next_cursor"]
+    assert page["properties"]["items"]["items"] == {"$ref": "#/components/schemas/_Thing"}
+    with pytest.raises(ValidationError):
+        ThingPage.model_validate({"items": [{"name": 1}], "total": 1, "next_cursor": None})

@@ -17,10 +17,11 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel, Field
 
 from ocop_runtime.audit import http_problem
 from ocop_runtime.refusals import Refusal, RuleViolation
@@ -214,3 +215,20 @@ async def page_of(
         keyset = Keyset.of(sorts, sort, cursor, limit)
         items, page = await fetch(keyset)
     return items, page.total, keyset.next_cursor(page)
+
+
+ItemT = TypeVar("ItemT")
+
+
+class ListPage(BaseModel, Generic[ItemT]):
+    """The answer of a list route: one page of items, how many match the filters and the
+    cursor of the next page. A route's page subclasses it with its item type, e.g.
+    ``class RoundPage(ListPage[RoundOut])``, which keeps the page's own name in the OpenAPI
+    document."""
+
+    items: list[ItemT]
+    total: int = Field(description="How many items match the filters: the same on every page.")
+    next_cursor: str | None = Field(
+        description="The ``cursor`` of the next page, with the same filters and sort; null on "
+        "the last page."
+    )

@@ -18,7 +18,7 @@ from ocop_evaluation.api.common import Council, Ctx, Cursor, Ev, LevelName, Offi
 from ocop_evaluation.api.rounds import EntryOut
 from ocop_evaluation.store import counts
 from ocop_runtime.app import ServiceContext
-from ocop_runtime.paging import Sort, page_of
+from ocop_runtime.paging import ListPage, Sort, page_of
 
 certificates_router = APIRouter(tags=["certificates"])
 
@@ -68,10 +68,9 @@ class CertificateOut(BaseModel):
         )
 
 
-class CertificatePage(BaseModel):
-    items: list[CertificateOut]
-    total: int = Field(description="Certificates matching the filters, on every page.")
-    next_cursor: str | None
+class CertificatePage(ListPage[CertificateOut]):
+    """Certificates matching the filters, a page at a time."""
+
     as_of: date | None = Field(
         default=None, description="The day ``as_of`` asked about (valid on it, or ever by it)."
     )
@@ -280,10 +279,8 @@ class RecommendationOut(BaseModel):
         )
 
 
-class RecommendationPage(BaseModel):
-    items: list[RecommendationOut]
-    total: int = Field(description="Recommendations matching the filters, on every page.")
-    next_cursor: str | None
+class RecommendationPage(ListPage[RecommendationOut]):
+    """Recommendations matching the filters, a page at a time."""
 
 
 @certificates_router.get("/revocation-recommendations", response_model=RecommendationPage)

@@ -26,7 +26,7 @@ from ocop_evaluation.api.common import (
 )
 from ocop_runtime.app import ServiceContext, context_of
 from ocop_runtime.audit import audited_statement
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 
 rounds_router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -78,10 +78,8 @@ async def open_round(body: RoundIn, ctx: Ctx, who: Office, ev: Ev) -> RoundOut:
     return RoundOut.of(stored, entries=opened.joined)
 
 
-class RoundPage(BaseModel):
-    items: list[RoundOut]
-    total: int = Field(description="Rounds matching the filters, on every page.")
-    next_cursor: str | None
+class RoundPage(ListPage[RoundOut]):
+    """Rounds matching the filters, a page at a time."""
 
 
 @rounds_router.get("", response_model=RoundPage)
@@ -189,10 +187,8 @@ class EntryOut(BaseModel):
         )
 
 
-class EntryPage(BaseModel):
-    items: list[EntryOut]
-    total: int = Field(description="Entries matching the filters, on every page.")
-    next_cursor: str | None
+class EntryPage(ListPage[EntryOut]):
+    """Entries matching the filters, a page at a time."""
 
 
 @rounds_router.get("/{round_id}/entries", response_model=EntryPage)

@@ -23,7 +23,7 @@ from ocop_inspection.api.common import (
     sort_param,
     use_case,
 )
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 
 campaigns_router = APIRouter(tags=["campaigns"])
 
@@ -91,10 +91,8 @@ class CampaignOut(BaseModel):
         )
 
 
-class CampaignPage(BaseModel):
-    items: list[CampaignOut]
-    total: int
-    next_cursor: str | None
+class CampaignPage(ListPage[CampaignOut]):
+    """Campaigns matching the filters, a page at a time."""
 
 
 def _campaign(body: CampaignIn, id_: UUID) -> domain.Campaign:

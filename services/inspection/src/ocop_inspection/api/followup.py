@@ -22,7 +22,7 @@ from ocop_inspection.api.common import (
     sort_param,
     use_case,
 )
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 
 followup_router = APIRouter(tags=["follow-up"])
 
@@ -45,10 +45,8 @@ class RemediationOut(BaseModel):
         return cls(**{**r.__dict__, "status": r.status.value})
 
 
-class RemediationPage(BaseModel):
-    items: list[RemediationOut]
-    total: int
-    next_cursor: str | None
+class RemediationPage(ListPage[RemediationOut]):
+    """Remediations matching the filters, a page at a time."""
 
 
 @followup_router.get("/remediations", response_model=RemediationPage)
@@ -166,10 +164,8 @@ class NoticeOut(BaseModel):
         )
 
 
-class NoticePage(BaseModel):
-    items: list[NoticeOut]
-    total: int
-    next_cursor: str | None
+class NoticePage(ListPage[NoticeOut]):
+    """Notices matching the filters, a page at a time."""
 
 
 @followup_router.post("/notices", response_model=NoticeOut, status_code=201)
@@ -249,10 +245,8 @@ class RecommendationOut(BaseModel):
         return cls(**{**r.__dict__, "grounds": list(r.grounds), "findings": list(r.findings)})
 
 
-class RecommendationPage(BaseModel):
-    items: list[RecommendationOut]
-    total: int
-    next_cursor: str | None
+class RecommendationPage(ListPage[RecommendationOut]):
+    """Recommendations matching the filters, a page at a time."""
 
 
 @followup_router.post("/notices/{notice_id}/recommendation", response_model=RecommendationOut)

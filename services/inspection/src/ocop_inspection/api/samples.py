@@ -26,7 +26,7 @@ from ocop_inspection.api.common import (
 )
 from ocop_inspection.usecases import DrawResult
 from ocop_runtime.audit import http_problem
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 from ocop_runtime.refusals import RuleViolation
 
 samples_router = APIRouter(tags=["samples"])
@@ -147,10 +147,8 @@ class SampleItemOut(BaseModel):
     draw_id: UUID
 
 
-class SamplePage(BaseModel):
-    items: list[SampleItemOut]
-    total: int
-    next_cursor: str | None
+class SamplePage(ListPage[SampleItemOut]):
+    """The products drawn into the campaign's sample, a page at a time."""
 
 
 @samples_router.get("/campaigns/{campaign_id}/sample", response_model=SamplePage)

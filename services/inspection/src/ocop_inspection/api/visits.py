@@ -23,7 +23,7 @@ from ocop_inspection.api.common import (
     use_case,
 )
 from ocop_inspection.usecases import inspector_units
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 
 visits_router = APIRouter(tags=["visits"])
 
@@ -62,10 +62,8 @@ class VisitOut(BaseModel):
         )
 
 
-class VisitPage(BaseModel):
-    items: list[VisitOut]
-    total: int
-    next_cursor: str | None
+class VisitPage(ListPage[VisitOut]):
+    """Visits matching the filters, a page at a time."""
 
 
 @visits_router.post("/visits", response_model=VisitOut, status_code=201)
@@ -234,10 +232,8 @@ async def record_findings(
     return FindingsOut(recorded=recorded, findings=[FindingOut.of(f) for f in saved])
 
 
-class FindingPage(BaseModel):
-    items: list[FindingOut]
-    total: int
-    next_cursor: str | None
+class FindingPage(ListPage[FindingOut]):
+    """Findings matching the filters, a page at a time."""
 
 
 @visits_router.get("/findings", response_model=FindingPage)

@@ -33,7 +33,7 @@ from ocop_registry.domain.dossier import (
 )
 from ocop_registry.usecases import Registry
 from ocop_runtime.app import ServiceContext
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 from ocop_runtime.refusals import Conflict
 
 applications_router = APIRouter(prefix="/applications", tags=["applications"])
@@ -153,10 +153,8 @@ class ApplicationOut(BaseModel):
         )
 
 
-class ApplicationPage(BaseModel):
-    items: list[ApplicationOut]
-    total: int
-    next_cursor: str | None
+class ApplicationPage(ListPage[ApplicationOut]):
+    """Applications matching the filters, a page at a time."""
 
 
 async def _missing(

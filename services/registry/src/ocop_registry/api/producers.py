@@ -27,7 +27,7 @@ from ocop_registry.api.common import (
 from ocop_runtime import audit
 from ocop_runtime.audit import Actor
 from ocop_runtime.auth import Principal, Role, require
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 
 producers_router = APIRouter(prefix="/producers", tags=["producers"])
 
@@ -118,10 +118,8 @@ class ProducerOut(BaseModel):
         )
 
 
-class ProducerPage(BaseModel):
-    items: list[ProducerOut]
-    total: int
-    next_cursor: str | None
+class ProducerPage(ListPage[ProducerOut]):
+    """Producers matching the filters, a page at a time."""
 
 
 @producers_router.post("", status_code=status.HTTP_201_CREATED, response_model=ProducerOut)

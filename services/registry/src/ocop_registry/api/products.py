@@ -26,7 +26,7 @@ from ocop_registry.api.common import (
 from ocop_registry.domain import certificates as certs
 from ocop_registry.domain import products
 from ocop_registry.publishing import lookup_url
-from ocop_runtime.paging import Keyset, refused_on_query
+from ocop_runtime.paging import Keyset, ListPage, refused_on_query
 
 products_router = APIRouter(prefix="/products", tags=["products"])
 
@@ -116,10 +116,8 @@ def _certificate_fields(history: list[certs.Certificate], day: date) -> dict[str
     }
 
 
-class ProductPage(BaseModel):
-    items: list[ProductOut]
-    total: int
-    next_cursor: str | None
+class ProductPage(ListPage[ProductOut]):
+    """Products matching the filters, a page at a time."""
 
 
 @products_router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)

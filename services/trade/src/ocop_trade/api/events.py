@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 from ocop_trade import domain, store
 from ocop_trade.api.common import (
     UNIT,
@@ -143,10 +143,8 @@ async def schedule_event(body: EventIn, ctx: Ctx, who: Officer, t: T) -> EventOu
     return EventOut.of(scheduled)
 
 
-class EventPage(BaseModel):
-    items: list[EventOut]
-    total: int = Field(description="Events matching the filters, on every page.")
-    next_cursor: str | None
+class EventPage(ListPage[EventOut]):
+    """Events matching the filters, a page at a time."""
 
 
 @events_router.get("/events", response_model=EventPage)
@@ -337,10 +335,8 @@ async def apply_to_event(
     return ParticipationOut.of(stored)
 
 
-class ParticipationPage(BaseModel):
-    items: list[ParticipationOut]
-    total: int
-    next_cursor: str | None
+class ParticipationPage(ListPage[ParticipationOut]):
+    """Participations matching the filters, a page at a time."""
 
 
 @events_router.get("/participations", response_model=ParticipationPage)

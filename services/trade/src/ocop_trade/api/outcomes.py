@@ -11,7 +11,7 @@ from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocop_runtime.audit import http_problem
-from ocop_runtime.paging import Keyset, page_of, refused_on_query
+from ocop_runtime.paging import Keyset, ListPage, page_of, refused_on_query
 from ocop_runtime.refusals import RuleViolation
 from ocop_trade import domain, store
 from ocop_trade.api.common import Ctx, Cursor, Day, Limit, Officer, QueryDay, T, not_found, use_case
@@ -82,10 +82,8 @@ async def record_outcome(body: OutcomeIn, ctx: Ctx, who: Officer, t: T) -> Outco
     return OutcomeOut.of(recorded)
 
 
-class OutcomePage(BaseModel):
-    items: list[OutcomeOut]
-    total: int
-    next_cursor: str | None
+class OutcomePage(ListPage[OutcomeOut]):
+    """Outcomes matching the filters, a page at a time."""
 
 
 @outcomes_router.get("/outcomes", response_model=OutcomePage)

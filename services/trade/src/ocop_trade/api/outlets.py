@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi import Query as Q
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocop_runtime.paging import page_of
+from ocop_runtime.paging import ListPage, page_of
 from ocop_trade import domain, store
 from ocop_trade.api.common import (
     UNIT,
@@ -111,10 +111,8 @@ async def open_outlet(body: OutletIn, ctx: Ctx, who: Officer, t: T) -> OutletOut
     return OutletOut.of(opened)
 
 
-class OutletPage(BaseModel):
-    items: list[OutletOut]
-    total: int = Field(description="Outlets matching the filters, on every page.")
-    next_cursor: str | None
+class OutletPage(ListPage[OutletOut]):
+    """Outlets matching the filters, a page at a time."""
 
 
 @outlets_router.get("/outlets", response_model=OutletPage)
@@ -266,10 +264,8 @@ async def list_good(outlet_id: UUID, body: ListingIn, ctx: Ctx, who: Officer, t:
     return ListingOut.of(listed)
 
 
-class ListingPage(BaseModel):
-    items: list[ListingOut]
-    total: int = Field(description="Listings matching the filters, on every page.")
-    next_cursor: str | None
+class ListingPage(ListPage[ListingOut]):
+    """Listings matching the filters, a page at a time."""
 
 
 @outlets_router.get("/listings", response_model=ListingPage)
