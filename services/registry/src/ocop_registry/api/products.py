@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +27,7 @@ from ocop_registry.api.common import (
 from ocop_registry.domain import certificates as certs
 from ocop_registry.domain import products
 from ocop_registry.publishing import lookup_url
-from ocop_runtime.paging import Keyset, ListPage, refused_on_query
+from ocop_runtime.paging import Keyset, ListPage, Page, page_of
 
 products_router = APIRouter(prefix="/products", tags=["products"])
 
@@ -213,27 +214,28 @@ async def list_products(
     include_deregistered: bool = False,
     sort: Annotated[str, Query(description=", ".join(store.PRODUCT_SORTS))] = "registered_at",
 ) -> ProductPage:
-    with refused_on_query():
-        keyset = Keyset.of(store.PRODUCT_SORTS, sort, cursor, limit)
+    filters = store.ProductFilter(
+        producer_id=producer_id,
+        legal_form=legal_form,
+        commune=commune,
+        district=district,
+        product_set=product_set,
+        sector=sector,
+        star=star,
+        status=certificate_status.value if certificate_status else None,
+        year=year,
+        q=q,
+        include_deregistered=include_deregistered,
+    )
+    today = reg.clock().date()
+
+    async def fetch(keyset: Keyset) -> tuple[list[asyncpg.Record], Page]:
         page = await store.list_products(
-            ctx.pool,
-            store.ProductFilter(
-                producer_id=producer_id,
-                legal_form=legal_form,
-                commune=commune,
-                district=district,
-                product_set=product_set,
-                sector=sector,
-                star=star,
-                status=certificate_status.value if certificate_status else None,
-                year=year,
-                q=q,
-                include_deregistered=include_deregistered,
-            ),
-            keyset,
-            today=reg.clock().date(),
-            scope=scope_of(who),
+            ctx.pool, filters, keyset, today=today, scope=scope_of(who)
         )
+        return page.rows, page
+
+    rows, total, next_cursor = await page_of(store.PRODUCT_SORTS, sort, cursor, limit, fetch)
     items = [
         ProductOut.of(
             store.product_of(r),
@@ -243,6 +245,6 @@ async def list_products(
             certificate_valid_until=r["certificate_until"],
             certificate_status=certs.CertificateStatus(r["certificate_status"]),
         )
-        for r in page.rows
+        for r in rows
     ]
-    return ProductPage(items=items, total=page.total, next_cursor=keyset.next_cursor(page))
+    return ProductPage(items=items, total=total, next_cursor=next_cursor)
