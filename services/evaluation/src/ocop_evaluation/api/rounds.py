@@ -262,11 +262,11 @@ async def submit_sheet(
     round_id: UUID, application_id: UUID, body: SheetIn, who: Member, request: Request
 ) -> SheetOut:
     """Hand in (or amend, until the round closes) your score sheet for one product."""
-    ev = evaluation_of(request)
+    # The busiest route of a round: its context and use cases come from the request, not from
+    # two more dependencies to resolve (docs/PERFORMANCE.md, "Score sheet").
+    ev, pool = evaluation_of(request), context_of(request).pool
     # The reads, then the sheet and its audit row in one statement: two round trips.
-    async with audited_statement(
-        context_of(request).pool, "submit_score_sheet", who, application_id
-    ) as (
+    async with audited_statement(pool, "submit_score_sheet", who, application_id) as (
         conn,
         audit,
     ):
