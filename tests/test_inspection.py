@@ -399,6 +399,31 @@ async def test_visits_findings_overdue_remediation_and_due_process_to_a_recommen
             await client.get("/remediations", params={"product_id": str(food)})
         ).json()["items"]
         assert remediation["status"] == "open" and remediation["deadline"] == "2021-11-18"
+        # An inspector of another unit acts on none of this producer's records: not its
+        # findings, not its remediation; one of its own unit may (a resend records nothing).
+        for path, body, field in (
+            (f"/visits/{visit_id}/findings", {"findings": [finding]}, "visit_id"),
+            (
+                f"/remediations/{remediation['id']}/completion",
+                {"completed_on": "2021-10-25"},
+                "remediation_id",
+            ),
+            (
+                f"/remediations/{remediation['id']}/extension",
+                {"deadline": "2021-12-01"},
+                "remediation_id",
+            ),
+        ):
+            refused = await client.post(path, json=body, headers=elsewhere_inspector)
+            assert refused.status_code == 403, refused.text
+            assert problem(refused)[0] == field
+        same_unit = await client.post(
+            f"/visits/{visit_id}/findings",
+            json={"findings": [{**finding, "id": fid}]},
+            headers=bearer(Role.INSPECTOR, units=["268"], subject="tt"),
+        )
+        assert same_unit.status_code == 200 and same_unit.json()["recorded"] == 0
+        assert (await client.get(f"/remediations/{remediation['id']}")).json()["status"] == "open"
         assert (await client.post("/scheduler/run")).json() == {"overdue": 0}
         # On the deadline day it is still open; the day after, overdue.
         await client.post("/clock", json={"advance_days": 29})
@@ -432,6 +457,10 @@ async def test_visits_findings_overdue_remediation_and_due_process_to_a_recommen
         early = await client.post(f"/notices/{nid}/recommendation")
         assert early.status_code == 422
         assert problem(early)[0] == "notice_id" and "2021-12-04" in problem(early)[1]
+        foreign_reply = await client.post(
+            f"/notices/{nid}/reply", json={"reply": "x"}, headers=elsewhere_inspector
+        )
+        assert foreign_reply.status_code == 403 and problem(foreign_reply)[0] == "notice_id"
         reply = await client.post(f"/notices/{nid}/reply", json={"reply": "Đã thu hồi lô hàng"})
         assert reply.status_code == 200 and reply.json()["status"] == "replied"
         assert (await client.post(f"/notices/{nid}/recommendation")).status_code == 422
@@ -522,6 +551,9 @@ async def test_visits_and_findings_arrive_as_commands_and_bad_ones_are_rejected(
         )
         bad = await send_command(kafka_bootstrap, findings, role=Role.INSPECTOR)
         trader = await send_command(kafka_bootstrap, findings, role=Role.TRADE_OFFICER)
+        elsewhere = await send_command(
+            kafka_bootstrap, findings, role=Role.INSPECTOR, units=["268"], subject="thanh-tra-268"
+        )
 
         async def answers() -> dict[str, Any] | None:
             by_command = {
@@ -533,15 +565,17 @@ async def test_visits_and_findings_arrive_as_commands_and_bad_ones_are_rejected(
                     )
                 )
             }
-            wanted = (first, again, anonymous, bad, trader)
+            wanted = (first, again, anonymous, bad, trader, elsewhere)
             return by_command if all(w in by_command for w in wanted) else None
 
-        replies = await wait_until(answers, timeout_seconds=60, what="the five answers")
+        replies = await wait_until(answers, timeout_seconds=60, what="the six answers")
         assert replies[first]["duplicate"] is False and "errors" not in replies[first]
         assert replies[again]["duplicate"] is True
         assert replies[anonymous]["errors"][0]["reason"].startswith("unauthenticated:")
         assert replies[bad]["errors"][0]["field"] == "findings.0.remediation_deadline"
         assert replies[trader]["errors"][0]["reason"].startswith("forbidden:")
+        assert replies[elsewhere]["errors"][0]["field"] == "visit_id"
+        assert "outside your units" in replies[elsewhere]["errors"][0]["reason"]
         stored = (await client.get(f"/visits/{visit.visit_id}")).json()
         assert stored["recorded_by"] == "thanh-tra-1"
         assert (await client.get("/findings", params={"visit_id": str(visit.visit_id)})).json()[

@@ -167,7 +167,7 @@ async def on_record_findings(
 ) -> None:
     async def run(who: Principal) -> bool:
         recorded, _ = await ins.record_findings(
-            conn, command.visit_id, [finding_of(f) for f in command.findings]
+            conn, command.visit_id, [finding_of(f) for f in command.findings], inspector_units(who)
         )
         return recorded > 0
 

@@ -22,6 +22,7 @@ from ocop_inspection.api.common import (
     sort_param,
     use_case,
 )
+from ocop_inspection.usecases import inspector_units
 from ocop_runtime.paging import ListPage, page_of
 
 followup_router = APIRouter(tags=["follow-up"])
@@ -95,7 +96,9 @@ async def complete_remediation(
 ) -> RemediationOut:
     """The producer remediated (late when after the deadline)."""
     async with use_case(ctx, "complete_remediation", who, remediation_id) as (conn, _):
-        done = await ins.complete_remediation(conn, remediation_id, body.completed_on)
+        done = await ins.complete_remediation(
+            conn, remediation_id, body.completed_on, inspector_units(who)
+        )
     return RemediationOut.of(done)
 
 
@@ -111,7 +114,9 @@ async def extend_remediation(
 ) -> RemediationOut:
     """A later deadline (reopens an overdue remediation)."""
     async with use_case(ctx, "extend_remediation", who, remediation_id) as (conn, _):
-        extended = await ins.extend_remediation(conn, remediation_id, body.deadline)
+        extended = await ins.extend_remediation(
+            conn, remediation_id, body.deadline, inspector_units(who)
+        )
     return RemediationOut.of(extended)
 
 
@@ -218,7 +223,7 @@ async def record_reply(
 ) -> NoticeOut:
     """Record the producer's reply (once, while the notice is open)."""
     async with use_case(ctx, "record_reply", who, notice_id) as (conn, _):
-        n = await ins.record_reply(conn, notice_id, body.reply)
+        n = await ins.record_reply(conn, notice_id, body.reply, inspector_units(who))
     return NoticeOut.of(n)
 
 

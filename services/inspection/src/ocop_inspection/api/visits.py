@@ -227,7 +227,7 @@ async def record_findings(
     date; a remediation outcome needs a deadline after the visit."""
     drafts = [f.draft() for f in body.findings]
     async with use_case(ctx, "record_findings", who, visit_id) as (conn, outcome):
-        recorded, saved = await ins.record_findings(conn, visit_id, drafts)
+        recorded, saved = await ins.record_findings(conn, visit_id, drafts, inspector_units(who))
         outcome.result = f"{recorded} recorded"
     return FindingsOut(recorded=recorded, findings=[FindingOut.of(f) for f in saved])
 

@@ -63,9 +63,16 @@ class DueProcess(UseCases):
         return notice
 
     async def record_reply(
-        self, conn: asyncpg.Connection, notice_id: UUID, text: str
+        self,
+        conn: asyncpg.Connection,
+        notice_id: UUID,
+        text: str,
+        units: frozenset[str] | None = None,
     ) -> domain.Notice:
+        """The producer's reply to a notice, as the inspector received it; ``units``: the units
+        the caller may inspect (None: all)."""
         n = await self._notice(conn, notice_id)
+        await self._within_units(conn, n.producer_id, units, "notice_id")
         replied = domain.record_reply(n, text, await self.today(conn))
         await store.save_notice(conn, replied)
         await self._publish(conn, [publishing.producer_replied(replied, await self.now(conn))])

@@ -11,7 +11,7 @@ import asyncpg
 
 from ocop_inspection import domain, publishing, store
 from ocop_inspection.usecases.common import UseCases
-from ocop_runtime.refusals import Conflict, Forbidden, NotFound
+from ocop_runtime.refusals import Conflict, NotFound
 
 
 def remediation_id(finding_id: UUID) -> UUID:
@@ -39,9 +39,8 @@ class Visits(UseCases):
             raise NotFound(
                 "producer_id", f"producer {visit.producer_id} is not known to inspection"
             )
+        await self._within_units(conn, visit.producer_id, units)
         unit = producer.district_code or producer.commune_code
-        if units is not None and unit not in units and producer.commune_code not in units:
-            raise Forbidden("producer_id", f"producer {visit.producer_id} is outside your units")
         in_sample: bool | None = None
         if visit.campaign_id is not None:
             campaign = await self._campaign_for_visit(conn, visit.campaign_id, visit.visited_on)
@@ -68,14 +67,20 @@ class Visits(UseCases):
         return running
 
     async def record_findings(
-        self, conn: asyncpg.Connection, visit_id: UUID, drafts: Sequence[domain.FindingDraft]
+        self,
+        conn: asyncpg.Connection,
+        visit_id: UUID,
+        drafts: Sequence[domain.FindingDraft],
+        units: frozenset[str] | None = None,
     ) -> tuple[int, list[domain.Finding]]:
         """Record a visit's findings (and the remediation each asks for): how many were new,
         and every finding of ``drafts`` as stored. A finding id already recorded with the same
-        content is skipped; with other content it is a conflict."""
+        content is skipped; with other content it is a conflict. ``units``: the units the
+        caller may inspect (None: all)."""
         visit = await store.get_visit(conn, visit_id)
         if visit is None:
             raise NotFound("visit_id", f"visit {visit_id} does not exist")
+        await self._within_units(conn, visit.producer_id, units, "visit_id")
         findings = [d.on(visit) for d in drafts]
         existing = await store.existing_findings(conn, [f.id for f in findings])
         new = []
@@ -125,9 +130,14 @@ class Visits(UseCases):
         return found
 
     async def complete_remediation(
-        self, conn: asyncpg.Connection, rid: UUID, completed_on: date
+        self,
+        conn: asyncpg.Connection,
+        rid: UUID,
+        completed_on: date,
+        units: frozenset[str] | None = None,
     ) -> domain.Remediation:
         r = await self._remediation(conn, rid)
+        await self._within_units(conn, r.producer_id, units, "remediation_id")
         done = domain.complete(r, completed_on, await self.today(conn))
         now = await self.now(conn)
         await store.save_remediation(conn, done, now)
@@ -135,9 +145,14 @@ class Visits(UseCases):
         return done
 
     async def extend_remediation(
-        self, conn: asyncpg.Connection, rid: UUID, deadline: date
+        self,
+        conn: asyncpg.Connection,
+        rid: UUID,
+        deadline: date,
+        units: frozenset[str] | None = None,
     ) -> domain.Remediation:
         r = await self._remediation(conn, rid)
+        await self._within_units(conn, r.producer_id, units, "remediation_id")
         extended = domain.extend(r, deadline, await self.today(conn))
         now = await self.now(conn)
         await store.save_remediation(conn, extended, now)
