@@ -399,8 +399,9 @@ async def test_visits_findings_overdue_remediation_and_due_process_to_a_recommen
             await client.get("/remediations", params={"product_id": str(food)})
         ).json()["items"]
         assert remediation["status"] == "open" and remediation["deadline"] == "2021-11-18"
-        # An inspector of another unit acts on none of this producer's records: not its
-        # findings, not its remediation; one of its own unit may (a resend records nothing).
+        # An inspector of another unit neither sees nor acts on this producer's records: they
+        # are answered as if they did not exist (404), and its lists leave them out; one of its
+        # own unit sees them and may act (a resend records nothing).
         for path, body, field in (
             (f"/visits/{visit_id}/findings", {"findings": [finding]}, "visit_id"),
             (
@@ -415,12 +416,26 @@ async def test_visits_findings_overdue_remediation_and_due_process_to_a_recommen
             ),
         ):
             refused = await client.post(path, json=body, headers=elsewhere_inspector)
-            assert refused.status_code == 403, refused.text
+            assert refused.status_code == 404, refused.text
             assert problem(refused)[0] == field
+        own_unit = bearer(Role.INSPECTOR, units=["268"], subject="tt")
+        for path in (
+            f"/visits/{visit_id}",
+            f"/findings/{fid}",
+            f"/remediations/{remediation['id']}",
+        ):
+            assert (await client.get(path, headers=elsewhere_inspector)).status_code == 404
+            assert (await client.get(path, headers=own_unit)).status_code == 200
+        for path, visible_elsewhere in (("/visits", 1), ("/findings", 0), ("/remediations", 0)):
+            theirs = (await client.get(path, headers=elsewhere_inspector)).json()
+            ours = (await client.get(path, headers=own_unit)).json()
+            assert theirs["total"] == visible_elsewhere and ours["total"] >= 1, (path, theirs)
+            assert {i["producer_id"] for i in ours["items"]} == {str(sampled)}, path
+            assert {i["producer_id"] for i in theirs["items"]} <= {str(elsewhere)}, path
         same_unit = await client.post(
             f"/visits/{visit_id}/findings",
             json={"findings": [{**finding, "id": fid}]},
-            headers=bearer(Role.INSPECTOR, units=["268"], subject="tt"),
+            headers=own_unit,
         )
         assert same_unit.status_code == 200 and same_unit.json()["recorded"] == 0
         assert (await client.get(f"/remediations/{remediation['id']}")).json()["status"] == "open"
@@ -460,7 +475,9 @@ async def test_visits_findings_overdue_remediation_and_due_process_to_a_recommen
         foreign_reply = await client.post(
             f"/notices/{nid}/reply", json={"reply": "x"}, headers=elsewhere_inspector
         )
-        assert foreign_reply.status_code == 403 and problem(foreign_reply)[0] == "notice_id"
+        assert foreign_reply.status_code == 404 and problem(foreign_reply)[0] == "notice_id"
+        assert (await client.get(f"/notices/{nid}", headers=elsewhere_inspector)).status_code == 404
+        assert (await client.get("/notices", headers=elsewhere_inspector)).json()["total"] == 0
         reply = await client.post(f"/notices/{nid}/reply", json={"reply": "Đã thu hồi lô hàng"})
         assert reply.status_code == 200 and reply.json()["status"] == "replied"
         assert (await client.post(f"/notices/{nid}/recommendation")).status_code == 422
@@ -575,7 +592,7 @@ async def test_visits_and_findings_arrive_as_commands_and_bad_ones_are_rejected(
         assert replies[bad]["errors"][0]["field"] == "findings.0.remediation_deadline"
         assert replies[trader]["errors"][0]["reason"].startswith("forbidden:")
         assert replies[elsewhere]["errors"][0]["field"] == "visit_id"
-        assert "outside your units" in replies[elsewhere]["errors"][0]["reason"]
+        assert "does not exist" in replies[elsewhere]["errors"][0]["reason"]
         stored = (await client.get(f"/visits/{visit.visit_id}")).json()
         assert stored["recorded_by"] == "thanh-tra-1"
         assert (await client.get("/findings", params={"visit_id": str(visit.visit_id)})).json()[

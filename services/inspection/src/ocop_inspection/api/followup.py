@@ -63,7 +63,9 @@ async def list_remediations(
     cursor: Cursor = None,
     sort: Annotated[str, sort_param(store.REMEDIATION_SORTS)] = "deadline",
 ) -> RemediationPage:
-    f = store.RemediationFilter(status, campaign_id, producer_id, product_id, due_by)
+    f = store.RemediationFilter(
+        status, campaign_id, producer_id, product_id, due_by, units=inspector_units(who)
+    )
     items, total, nxt = await page_of(
         store.REMEDIATION_SORTS,
         sort,
@@ -79,7 +81,9 @@ async def list_remediations(
 @followup_router.get("/remediations/{remediation_id}", response_model=RemediationOut)
 async def get_remediation(remediation_id: UUID, ctx: Ctx, who: Field_) -> RemediationOut:
     r = await store.get_remediation(ctx.pool, remediation_id)
-    if r is None:
+    if r is None or not await store.producer_in_units(
+        ctx.pool, r.producer_id, inspector_units(who)
+    ):
         raise not_found("remediation_id", f"remediation {remediation_id} does not exist")
     return RemediationOut.of(r)
 
@@ -196,7 +200,7 @@ async def list_notices(
     cursor: Cursor = None,
     sort: Annotated[str, sort_param(store.NOTICE_SORTS)] = "-notified_on",
 ) -> NoticePage:
-    f = store.NoticeFilter(status, product_id, producer_id)
+    f = store.NoticeFilter(status, product_id, producer_id, units=inspector_units(who))
     items, total, nxt = await page_of(
         store.NOTICE_SORTS, sort, cursor, limit, lambda k: store.list_notices(ctx.pool, f, k)
     )
@@ -206,7 +210,9 @@ async def list_notices(
 @followup_router.get("/notices/{notice_id}", response_model=NoticeOut)
 async def get_notice(notice_id: UUID, ctx: Ctx, who: Field_) -> NoticeOut:
     n = await store.get_notice(ctx.pool, notice_id)
-    if n is None:
+    if n is None or not await store.producer_in_units(
+        ctx.pool, n.producer_id, inspector_units(who)
+    ):
         raise not_found("notice_id", f"notice {notice_id} does not exist")
     return NoticeOut.of(n)
 
@@ -278,7 +284,7 @@ async def list_recommendations(
         sort,
         cursor,
         limit,
-        lambda k: store.list_recommendations(ctx.pool, kind, product_id, k),
+        lambda k: store.list_recommendations(ctx.pool, kind, product_id, k, inspector_units(who)),
     )
     return RecommendationPage(
         items=[RecommendationOut.of(r) for r in items], total=total, next_cursor=nxt

@@ -106,7 +106,15 @@ async def list_visits(
     cursor: Cursor = None,
     sort: Annotated[str, sort_param(store.VISIT_SORTS)] = "-visited_on",
 ) -> VisitPage:
-    f = store.VisitFilter(campaign_id, producer_id, product_id, unit, visited_from, visited_to)
+    f = store.VisitFilter(
+        campaign_id,
+        producer_id,
+        product_id,
+        unit,
+        visited_from,
+        visited_to,
+        units=inspector_units(who),
+    )
     items, total, nxt = await page_of(
         store.VISIT_SORTS, sort, cursor, limit, lambda k: store.list_visits(ctx.pool, f, k)
     )
@@ -116,7 +124,10 @@ async def list_visits(
 @visits_router.get("/visits/{visit_id}", response_model=VisitOut)
 async def get_visit(visit_id: UUID, ctx: Ctx, who: Field_) -> VisitOut:
     v = await store.get_visit(ctx.pool, visit_id)
-    if v is None:
+    # Another unit's visit is answered as if it did not exist.
+    if v is None or not await store.producer_in_units(
+        ctx.pool, v.producer_id, inspector_units(who)
+    ):
         raise not_found("visit_id", f"visit {visit_id} does not exist")
     return VisitOut.of(v)
 
@@ -259,6 +270,7 @@ async def list_findings(
         category.value if category else None,
         severity.value if severity else None,
         outcome.value if outcome else None,
+        units=inspector_units(who),
     )
     items, total, nxt = await page_of(
         store.FINDING_SORTS, sort, cursor, limit, lambda k: store.list_findings(ctx.pool, f, k)
@@ -269,6 +281,8 @@ async def list_findings(
 @visits_router.get("/findings/{finding_id}", response_model=FindingOut)
 async def get_finding(finding_id: UUID, ctx: Ctx, who: Field_) -> FindingOut:
     f = await store.get_finding(ctx.pool, finding_id)
-    if f is None:
+    if f is None or not await store.producer_in_units(
+        ctx.pool, f.producer_id, inspector_units(who)
+    ):
         raise not_found("finding_id", f"finding {finding_id} does not exist")
     return FindingOut.of(f)

@@ -4,10 +4,33 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeAlias
+from uuid import UUID
 
 import asyncpg
 
+from ocop_runtime.paging import Query
+
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+# A producer is in a unit when its district or its commune is that unit.
+_IN_UNITS = (
+    "SELECT producer_id FROM producers WHERE (district_code = ANY({0}) OR commune_code = ANY({0}))"
+)
+
+
+def in_units(q: Query, units: frozenset[str] | None, column: str = "producer_id") -> None:
+    """Only the rows whose producer (``column``) is in ``units`` (None: every unit)."""
+    if units is not None:
+        q.add(f"{column} IN ({_IN_UNITS})", sorted(units))
+
+
+async def producer_in_units(conn: Conn, producer_id: UUID, units: frozenset[str] | None) -> bool:
+    """Whether the producer is in ``units`` (None: every unit, always true)."""
+    if units is None:
+        return True
+    query = f"SELECT EXISTS ({_IN_UNITS.format('$1')} AND producer_id = $2)"
+    found: bool = await conn.fetchval(query, sorted(units), producer_id)
+    return found
 
 
 def lock(for_update: bool) -> str:

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from ocop_inspection import domain
-from ocop_inspection.store.common import Conn, lock
+from ocop_inspection.store.common import Conn, in_units, lock
 from ocop_runtime.paging import Keyset, Page, Query, Sort, fetch_page
 
 REMEDIATION_SORTS = {
@@ -119,6 +119,7 @@ class RemediationFilter:
     producer_id: UUID | None = None
     product_id: UUID | None = None
     due_by: date | None = None
+    units: frozenset[str] | None = None  # the caller's (None: every unit)
 
 
 async def list_remediations(
@@ -131,6 +132,7 @@ async def list_remediations(
             q.add(f"{column} = {{}}", value)
     if f.due_by is not None:
         q.add("deadline <= {}", f.due_by)
+    in_units(q, f.units)
     page = await fetch_page(
         conn, "SELECT *", q, keyset, id_column="id", count_from="FROM remediations"
     )
@@ -200,6 +202,7 @@ class NoticeFilter:
     status: str | None = None
     product_id: UUID | None = None
     producer_id: UUID | None = None
+    units: frozenset[str] | None = None  # the caller's (None: every unit)
 
 
 async def list_notices(
@@ -210,6 +213,7 @@ async def list_notices(
         value = getattr(f, column)
         if value is not None:
             q.add(f"{column} = {{}}", value)
+    in_units(q, f.units)
     page = await fetch_page(conn, "SELECT *", q, keyset, id_column="id", count_from="FROM notices")
     return [_notice(r) for r in page.rows], page
 
@@ -265,13 +269,18 @@ async def get_recommendation(conn: Conn, recommendation_id: UUID) -> Recommendat
 
 
 async def list_recommendations(
-    conn: Conn, kind: str | None, product_id: UUID | None, keyset: Keyset
+    conn: Conn,
+    kind: str | None,
+    product_id: UUID | None,
+    keyset: Keyset,
+    units: frozenset[str] | None = None,
 ) -> tuple[list[Recommendation], Page]:
     q = Query()
     if kind is not None:
         q.add("kind = {}", kind)
     if product_id is not None:
         q.add("product_id = {}", product_id)
+    in_units(q, units)
     page = await fetch_page(
         conn,
         "SELECT id, kind, notice_id, producer_id, product_id, certificate_id, grounds, findings,"

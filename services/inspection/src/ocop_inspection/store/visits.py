@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from ocop_inspection import domain
-from ocop_inspection.store.common import Conn, loads
+from ocop_inspection.store.common import Conn, in_units, loads
 from ocop_runtime.paging import Keyset, Page, Query, Sort, fetch_page
 
 VISIT_SORTS = {
@@ -71,6 +71,7 @@ class VisitFilter:
     unit: str | None = None
     visited_from: date | None = None
     visited_to: date | None = None
+    units: frozenset[str] | None = None  # the caller's (None: every unit)
 
 
 async def list_visits(
@@ -89,6 +90,7 @@ async def list_visits(
         q.add("visited_on >= {}", f.visited_from)
     if f.visited_to is not None:
         q.add("visited_on <= {}", f.visited_to)
+    in_units(q, f.units)
     page = await fetch_page(conn, "SELECT *", q, keyset, id_column="id", count_from="FROM visits")
     return [_visit(r) for r in page.rows], page
 
@@ -173,6 +175,7 @@ class FindingFilter:
     category: str | None = None
     severity: str | None = None
     outcome: str | None = None
+    units: frozenset[str] | None = None  # the caller's (None: every unit)
 
 
 async def list_findings(
@@ -187,6 +190,7 @@ async def list_findings(
         value = getattr(f, column)
         if value is not None:
             q.add(f"f.{column} = {{}}", value)
+    in_units(q, f.units, "f.producer_id")
     page = await fetch_page(
         conn,
         "SELECT f.*, r.deadline",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -15,7 +14,7 @@ from ocop_contracts import Event
 from ocop_inspection import store
 from ocop_runtime.auth import Principal, Role
 from ocop_runtime.outbox import stage_events
-from ocop_runtime.refusals import Conflict, Forbidden
+from ocop_runtime.refusals import Conflict
 
 SERVICE = "inspection"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,23 +45,6 @@ class UseCases:
             raise Conflict("clock", "the clock cannot be moved in production")
         await store.advance_clock(conn, days)
         return await self.now(conn)
-
-    async def _within_units(
-        self,
-        conn: store.Conn,
-        producer_id: UUID,
-        units: frozenset[str] | None,
-        at: str = "producer_id",
-    ) -> None:
-        """Refuse (403, naming the field ``at``) work on a producer outside ``units``, the caller's
-        (None: every unit): it is inside when its district or its commune is named."""
-        if units is None:
-            return
-        producer = await store.get_producer(conn, producer_id)
-        if producer is None or (
-            producer.district_code not in units and producer.commune_code not in units
-        ):
-            raise Forbidden(at, f"producer {producer_id} is outside your units")
 
     async def _publish(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         if events:

@@ -13,9 +13,13 @@ from ocop_runtime.refusals import Conflict, NotFound, RuleViolation
 
 
 class DueProcess(UseCases):
-    async def _notice(self, conn: asyncpg.Connection, notice_id: UUID) -> domain.Notice:
+    async def _notice(
+        self, conn: asyncpg.Connection, notice_id: UUID, units: frozenset[str] | None = None
+    ) -> domain.Notice:
+        """The notice, locked; another unit's (``units``: the caller's, None: every unit) is
+        answered as if it did not exist."""
         found = await store.get_notice(conn, notice_id, for_update=True)
-        if found is None:
+        if found is None or not await store.producer_in_units(conn, found.producer_id, units):
             raise NotFound("notice_id", f"notice {notice_id} does not exist")
         return found
 
@@ -71,8 +75,7 @@ class DueProcess(UseCases):
     ) -> domain.Notice:
         """The producer's reply to a notice, as the inspector received it; ``units``: the units
         the caller may inspect (None: all)."""
-        n = await self._notice(conn, notice_id)
-        await self._within_units(conn, n.producer_id, units, "notice_id")
+        n = await self._notice(conn, notice_id, units)
         replied = domain.record_reply(n, text, await self.today(conn))
         await store.save_notice(conn, replied)
         await self._publish(conn, [publishing.producer_replied(replied, await self.now(conn))])

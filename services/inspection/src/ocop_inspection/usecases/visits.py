@@ -11,7 +11,7 @@ import asyncpg
 
 from ocop_inspection import domain, publishing, store
 from ocop_inspection.usecases.common import UseCases
-from ocop_runtime.refusals import Conflict, NotFound
+from ocop_runtime.refusals import Conflict, Forbidden, NotFound
 
 
 def remediation_id(finding_id: UUID) -> UUID:
@@ -39,7 +39,8 @@ class Visits(UseCases):
             raise NotFound(
                 "producer_id", f"producer {visit.producer_id} is not known to inspection"
             )
-        await self._within_units(conn, visit.producer_id, units)
+        if not await store.producer_in_units(conn, visit.producer_id, units):
+            raise Forbidden("producer_id", f"producer {visit.producer_id} is outside your units")
         unit = producer.district_code or producer.commune_code
         in_sample: bool | None = None
         if visit.campaign_id is not None:
@@ -78,9 +79,9 @@ class Visits(UseCases):
         content is skipped; with other content it is a conflict. ``units``: the units the
         caller may inspect (None: all)."""
         visit = await store.get_visit(conn, visit_id)
-        if visit is None:
+        # Another unit's visit is answered as if it did not exist, as its reads are.
+        if visit is None or not await store.producer_in_units(conn, visit.producer_id, units):
             raise NotFound("visit_id", f"visit {visit_id} does not exist")
-        await self._within_units(conn, visit.producer_id, units, "visit_id")
         findings = [d.on(visit) for d in drafts]
         existing = await store.existing_findings(conn, [f.id for f in findings])
         new = []
@@ -123,9 +124,13 @@ class Visits(UseCases):
 
     # ------------------------------------------------------------ remediation
 
-    async def _remediation(self, conn: asyncpg.Connection, rid: UUID) -> domain.Remediation:
+    async def _remediation(
+        self, conn: asyncpg.Connection, rid: UUID, units: frozenset[str] | None = None
+    ) -> domain.Remediation:
+        """The remediation, locked; another unit's (``units``: the caller's, None: every unit)
+        is answered as if it did not exist."""
         found = await store.get_remediation(conn, rid, for_update=True)
-        if found is None:
+        if found is None or not await store.producer_in_units(conn, found.producer_id, units):
             raise NotFound("remediation_id", f"remediation {rid} does not exist")
         return found
 
@@ -136,8 +141,7 @@ class Visits(UseCases):
         completed_on: date,
         units: frozenset[str] | None = None,
     ) -> domain.Remediation:
-        r = await self._remediation(conn, rid)
-        await self._within_units(conn, r.producer_id, units, "remediation_id")
+        r = await self._remediation(conn, rid, units)
         done = domain.complete(r, completed_on, await self.today(conn))
         now = await self.now(conn)
         await store.save_remediation(conn, done, now)
@@ -151,8 +155,7 @@ class Visits(UseCases):
         deadline: date,
         units: frozenset[str] | None = None,
     ) -> domain.Remediation:
-        r = await self._remediation(conn, rid)
-        await self._within_units(conn, r.producer_id, units, "remediation_id")
+        r = await self._remediation(conn, rid, units)
         extended = domain.extend(r, deadline, await self.today(conn))
         now = await self.now(conn)
         await store.save_remediation(conn, extended, now)
