@@ -74,7 +74,7 @@ from ocop_runtime.migrations import migrate
 from ocop_runtime.testing import running, wait_until
 
 IMPORT_ROWS = int(os.environ.get("OCOP_BENCH_IMPORT_ROWS", "2000"))
-ROUNDS = int(os.environ.get("OCOP_BENCH_ROUNDS", "3"))
+IMPORT_FILES = int(os.environ.get("OCOP_BENCH_IMPORT_FILES", "5"))
 REQUESTS = int(os.environ.get("OCOP_BENCH_REQUESTS", "300"))
 WARMUP = int(os.environ.get("OCOP_BENCH_WARMUP", "30"))
 PAGE = 50
@@ -423,10 +423,10 @@ async def main() -> int:
             # Measured requests call the app directly (bench.common.InProcess): no HTTP client
             # library in the timings, only the service's stack and handler.
             client = InProcess(app, {"authorization": http.headers["authorization"]})
-            # Import: a warm-up file, then ROUNDS files with fresh rows each.
+            # Import: a warm-up file, then IMPORT_FILES files with fresh rows each.
             imports = [
                 await _import_round(client, app_pool, raw_pool, SEED + r, today)
-                for r in range(ROUNDS + 1)
+                for r in range(IMPORT_FILES + 1)
             ][1:]
             certified = await _certify_some(app_pool, today)
             # Settle the tables as autovacuum would, so no plan or scan changes mid-measurement.
