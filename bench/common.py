@@ -52,6 +52,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from ocop_runtime.devidp import jwks_url
+from ocop_runtime.kafka import start_client
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.testing import session_idp
 
@@ -138,7 +139,7 @@ async def skip_history(settings: Any, topics: Iterable[str]) -> None:
     )
     # A fresh broker has no offsets topic yet: aiokafka logs its retries while it is created.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    await consumer.start()
+    await start_client(consumer)
     try:
         await consumer._client.force_metadata_update()  # as ocop_runtime.kafka.read_all does
         partitions = [

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from ocop_contracts import Envelope, Event
 from ocop_runtime.auth import Role
 from ocop_runtime.commands import authorization_header
-from ocop_runtime.kafka import KafkaAuth, admin_client, client_options, ensure_topics
+from ocop_runtime.kafka import KafkaAuth, admin_client, client_options, ensure_topics, start_client
 from ocop_runtime.kafka_security import (
     Resource,
     agency_bindings,
@@ -61,7 +61,7 @@ async def send_command(
         access_token = token(role, **claims)
     ce_id = ce_id or str(uuid4())
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(auth))
-    await producer.start()
+    await start_client(producer)
     try:
         await producer.send_and_wait(
             own_topics().physical(command.TOPIC),

@@ -22,7 +22,7 @@ from ocop_registry.app import create_app as create_registry_app
 from ocop_registry.settings import RegistrySettings
 from ocop_runtime.app import create_service_app
 from ocop_runtime.consumer import Delivery, EventRoutes
-from ocop_runtime.kafka import client_options, read_all
+from ocop_runtime.kafka import client_options, read_all, start_client
 from ocop_runtime.outbox import OutboxRelay
 from ocop_runtime.testing import own_topics, wait_until
 
@@ -79,7 +79,7 @@ async def send_raw(
     headers: Sequence[tuple[str, bytes | None]],
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
-    await producer.start()
+    await start_client(producer)
     try:
         await producer.send_and_wait(
             own_topics().physical(topic), key=key, value=value, headers=list(headers)
@@ -137,7 +137,7 @@ async def send_events(bootstrap: str, events: Sequence[Event]) -> list[str]:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, **client_options(None)
     )
-    await producer.start()
+    await start_client(producer)
     try:
         ids = [str(uuid4()) for _ in events]
         futures = [

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from ocop_contracts import Envelope, topics
 from ocop_runtime.auth import Role
 from ocop_runtime.cli import app as cli
-from ocop_runtime.kafka import admin_client, client_options, read_all
+from ocop_runtime.kafka import admin_client, client_options, read_all, start_client
 from ocop_runtime.testing import own_topics, running, token, wait_until
 from tests.commands import grant_in_test_topics
 from tests.flow import registry_app, tax_code
@@ -237,7 +237,7 @@ def token_endpoint(access_token: str) -> Iterator[tuple[str, list[dict[str, str]
 async def republish(bootstrap: str, topic: str, record: Any) -> str:
     """Put a record on the topic again, same ce_id and all: a redelivery."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(None))
-    await producer.start()
+    await start_client(producer)
     try:
         await producer.send_and_wait(
             topic, key=record.key, value=record.value, headers=list(record.headers)
@@ -365,7 +365,7 @@ async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     from aiokafka import AIOKafkaConsumer
 
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options(None))
-    await reader.start()
+    await start_client(reader)
     try:
         await reader._client.force_metadata_update()  # as ocop_runtime.kafka.read_all does
         partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ocop_contracts import Envelope, replay, topics
 from ocop_runtime.cli import app as cli
-from ocop_runtime.kafka import KafkaAuth, admin_client, client_options, ensure_topics
+from ocop_runtime.kafka import KafkaAuth, admin_client, client_options, ensure_topics, start_client
 from ocop_runtime.kafka_security import agency_principal
 from ocop_runtime.testing import own_topics
 from tests.commands import grant_in_test_topics
@@ -30,7 +30,7 @@ async def publish_history(bootstrap: str, topic: str) -> dict[str, datetime]:
     ce_id -> time."""
     await ensure_topics(bootstrap, [topic], partitions=3, replication_factor=1)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
-    await producer.start()
+    await start_client(producer)
     sent: dict[str, datetime] = {}
     try:
         for moment in TIMES:
@@ -107,7 +107,7 @@ async def test_an_agency_reads_a_topic_from_a_time_with_the_contracts_helper(
         enable_auto_commit=False,
         **client_options(agency),
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         partitions = sorted(consumer.assignment())
         assert len(partitions) == 3
@@ -200,7 +200,7 @@ async def test_ocop_agency_replay_moves_a_stopped_group_back_to_a_time(
         enable_auto_commit=False,
         **client_options(None),
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         read: list[Any] = []
         async with asyncio.timeout(60):

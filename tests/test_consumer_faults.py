@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 
 from ocop_contracts import Envelope, topics
 from ocop_contracts.events import ProducerRegistered
-from ocop_runtime.kafka import client_options
+from ocop_runtime.kafka import client_options, start_client
 from ocop_runtime.testing import own_topics, producer_registered, wait_until
 from tests.flow import header, records_on
 from tests.processes import service_process
@@ -44,7 +44,7 @@ CONSUMED = "ocop_messages_consumed_total"
 
 async def _send(bootstrap: str, events: Sequence[ProducerRegistered], source: str) -> list[str]:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
-    await producer.start()
+    await start_client(producer)
     ids = []
     try:
         for event in events:

@@ -24,7 +24,7 @@ from ocop_inspection.app import service_spec as inspection_spec
 from ocop_registry.app import service_spec as registry_spec
 from ocop_registry.usecases import Registry
 from ocop_runtime.cli import app
-from ocop_runtime.kafka import KafkaAuth
+from ocop_runtime.kafka import KafkaAuth, start_client
 from ocop_runtime.kafka_security import agency_principal
 from ocop_runtime.testing import wait_until
 from ocop_trade.app import service_spec as trade_spec
@@ -36,7 +36,7 @@ def service(name: str) -> KafkaAuth:
 
 async def send(bootstrap: str, auth: KafkaAuth, topic: str, value: bytes = b"{}") -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **auth.options())
-    await producer.start()
+    await start_client(producer)
     try:
         await asyncio.wait_for(producer.send_and_wait(topic, value, key=b"k"), 20)
     finally:
@@ -56,7 +56,7 @@ async def read(
         enable_auto_commit=False,
         **auth.options(),
     )
-    await consumer.start()
+    await start_client(consumer)
     values: list[bytes] = []
     try:
         deadline = asyncio.get_running_loop().time() + 30

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from ocop_contracts import topics
-from ocop_runtime.kafka import KafkaAuth
+from ocop_runtime.kafka import KafkaAuth, start_client
 from ocop_runtime.kafka_security import setup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 async def _send(bootstrap: str, auth: KafkaAuth) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **auth.options())
-    await producer.start()
+    await start_client(producer)
     try:
         await asyncio.wait_for(producer.send_and_wait(topics.REGISTRY_PRODUCTS, b"{}"), 20)
     finally:

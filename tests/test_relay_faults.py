@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import NewTopic
 
 from ocop_runtime.db import create_pool
-from ocop_runtime.kafka import TopicNames, admin_client, client_options
+from ocop_runtime.kafka import TopicNames, admin_client, client_options, start_client
 from ocop_runtime.kafka_security import Binding, Operation, Pattern, Resource, create_acls
 from ocop_runtime.outbox import retry_parked
 from ocop_runtime.testing import wait_until
@@ -144,7 +144,7 @@ async def _read_to_end(bootstrap: str, topic: str) -> dict[int, list[Any]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(None)
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         metadata = await consumer._client.fetch_all_metadata()
         tps = [TopicPartition(topic, p) for p in sorted(metadata.partitions_for_topic(topic) or ())]

@@ -20,7 +20,7 @@ from ocop_contracts.events import ProducerDeregistered, ProducerRegistered
 from ocop_runtime.app import ServiceSpec, create_service_app
 from ocop_runtime.batching import BatchConsumer, BatchRoutes, Item, runs
 from ocop_runtime.db import create_pool
-from ocop_runtime.kafka import client_options, consumer_lag
+from ocop_runtime.kafka import client_options, consumer_lag, start_client
 from ocop_runtime.migrations import migrate
 from ocop_runtime.settings import ServiceSettings
 from ocop_runtime.telemetry import Metrics
@@ -234,7 +234,7 @@ async def test_an_unreachable_database_rewinds_the_batch_instead_of_committing()
 
 async def _send(bootstrap: str, events: Sequence[Any]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(None))
-    await producer.start()
+    await start_client(producer)
     try:
         for event in events:
             record = record_of(event)

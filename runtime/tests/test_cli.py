@@ -22,7 +22,7 @@ from ocop_contracts.envelope import ce_type, source
 from ocop_runtime.app import ServiceSpec, create_service_app
 from ocop_runtime.cli import app, list_dead_letters, replay, service_status, service_urls
 from ocop_runtime.dlq import DLQ_HEADERS, dead_letter_headers
-from ocop_runtime.kafka import client_options, ensure_topics, read_all
+from ocop_runtime.kafka import client_options, ensure_topics, read_all, start_client
 from ocop_runtime.migrations import migrate
 from ocop_runtime.services import discover
 from ocop_runtime.settings import ServiceSettings
@@ -69,7 +69,7 @@ async def dead_letter(kafka_bootstrap: str, unique: str) -> SentDeadLetter:
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_bootstrap, acks="all", **client_options(None)
     )
-    await producer.start()
+    await start_client(producer)
     try:
         meta = await producer.send_and_wait(
             topics.dlq("trade"), key=key.encode(), value=value, headers=headers
@@ -233,7 +233,7 @@ async def commit_offset(bootstrap: str, group: str, tp: TopicPartition, offset: 
         enable_auto_commit=False,
         **client_options(None),
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         consumer.assign([tp])
         await consumer.commit({tp: offset})
@@ -268,7 +268,7 @@ async def test_status_reports_a_running_service_ready_with_its_group_lag(
     tp = TopicPartition(topics.TRADE_LISTINGS, 0)
     await commit_offset(kafka_bootstrap, settings.consumer_group, tp, 0)
     probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, **client_options(None))
-    await probe.start()
+    await start_client(probe)
     try:
         end = (await probe.end_offsets([tp]))[tp]
     finally:

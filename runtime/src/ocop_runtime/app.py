@@ -34,7 +34,7 @@ from ocop_runtime.consumer import EventConsumer, EventRoutes
 from ocop_runtime.db import create_pool
 from ocop_runtime.devidp import ensure_key, idp_dir, jwks_url
 from ocop_runtime.guard import InputGuard
-from ocop_runtime.kafka import TopicNames, ensure_topics
+from ocop_runtime.kafka import TopicNames, ensure_topics, start_client
 from ocop_runtime.migrations import migrate
 from ocop_runtime.outbox import Housekeeper, OutboxRelay, kafka_producer, outbox_stats
 from ocop_runtime.settings import ServiceSettings
@@ -193,7 +193,7 @@ def create_service_app(
                 settings.kafka_auth(),
                 client_id=f"ocop-{spec.name}",
             )
-            await producer.start()
+            await start_client(producer)
             stack.push_async_callback(producer.stop)
             # The relay owns a producer of its own: it replaces it after a failed send, which
             # it could not do to the one the consumer shares for dead letters.

@@ -77,6 +77,19 @@ def client_options(auth: KafkaAuth | None) -> dict[str, Any]:
     return (auth or KafkaAuth.admin_from_environment()).options()
 
 
+async def start_client(client: Any) -> None:
+    """Start an aiokafka consumer, producer or admin client; when starting fails, close it
+    before raising. A client whose start failed (no broker, refused credentials) still holds
+    its connections and tasks, and asyncio reports it unclosed when it is collected."""
+    try:
+        await client.start()
+    except BaseException:
+        close = getattr(client, "stop", None) or client.close
+        with contextlib.suppress(Exception):
+            await close()
+        raise
+
+
 @contextlib.asynccontextmanager
 async def admin_client(
     bootstrap_servers: str, auth: KafkaAuth | None = None
@@ -84,7 +97,7 @@ async def admin_client(
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, **client_options(auth)
     )
-    await admin.start()
+    await start_client(admin)
     try:
         yield admin
     finally:
@@ -171,7 +184,7 @@ async def consumer_lag(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options(auth)
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         ends = await consumer.end_offsets(list(committed))
     finally:
@@ -198,7 +211,7 @@ async def read_all(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options(auth)
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if partitions is None:

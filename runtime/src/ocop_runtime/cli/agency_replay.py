@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError
 
 from ocop_contracts import replay, topics
 from ocop_runtime.cli.common import BootstrapOption, CliError, fail, run
-from ocop_runtime.kafka import KafkaAuth, TopicNames, client_options
+from ocop_runtime.kafka import KafkaAuth, TopicNames, client_options, start_client
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ async def records_since(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(auth)
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         partitions = await _partitions(consumer, topic)
         consumer.assign(partitions)
@@ -116,7 +116,7 @@ async def rewind_group(
         enable_auto_commit=False,
         **client_options(auth),
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         partitions = await _partitions(consumer, topic)
         consumer.assign(partitions)

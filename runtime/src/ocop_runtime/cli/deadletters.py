@@ -20,7 +20,7 @@ from rich.table import Table
 from ocop_contracts import topics
 from ocop_runtime.cli.common import BootstrapOption, CliError, fail, run
 from ocop_runtime.dlq import DeadLetter
-from ocop_runtime.kafka import TopicNames, read_all
+from ocop_runtime.kafka import TopicNames, read_all, start_client
 from ocop_runtime.outbox import kafka_producer
 
 PrefixOption = typer.Option(
@@ -68,7 +68,7 @@ async def replay(
     if not letters:
         return []
     producer = kafka_producer(bootstrap, client_id="ocop-cli")
-    await producer.start()
+    await start_client(producer)
     try:
         # Send all, then await all: the idempotent producer keeps each partition's order.
         sent = [

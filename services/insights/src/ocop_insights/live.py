@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from ocop_contracts import topics
 from ocop_contracts.events import StatisticPublished
 from ocop_runtime.app import ServiceContext
-from ocop_runtime.kafka import TopicNames, client_options
+from ocop_runtime.kafka import TopicNames, client_options, start_client
 
 log = logging.getLogger("ocop.insights.live")
 
@@ -55,7 +55,7 @@ async def follow(ctx: ServiceContext, broadcast: Broadcast) -> None:
         client_id=f"ocop-{settings.service}-live",
         **client_options(settings.kafka_auth()),
     )
-    await consumer.start()
+    await start_client(consumer)
     try:
         found = consumer.partitions_for_topic(topic)
         if not found:

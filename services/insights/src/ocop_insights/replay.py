@@ -27,7 +27,7 @@ from ocop_insights.store.activity import TABLES as ACTIVITY_TABLES
 from ocop_insights.store.facts import READ_MODEL_TABLES
 from ocop_runtime.batching import BatchConsumer
 from ocop_runtime.db import create_pool
-from ocop_runtime.kafka import TopicNames, client_options
+from ocop_runtime.kafka import TopicNames, client_options, start_client
 from ocop_runtime.outbox import kafka_producer
 from ocop_runtime.telemetry import Metrics
 
@@ -75,8 +75,12 @@ async def replay(
         client_id="ocop-insights-replay",
         **client_options(settings.kafka_auth()),
     )
-    await producer.start()
-    await reader.start()
+    await start_client(producer)
+    try:
+        await start_client(reader)
+    except BaseException:
+        await producer.stop()
+        raise
     try:
         batches = BatchConsumer(
             routes,
