@@ -432,6 +432,21 @@ async def test_visits_findings_overdue_remediation_and_due_process_to_a_recommen
             assert theirs["total"] == visible_elsewhere and ours["total"] >= 1, (path, theirs)
             assert {i["producer_id"] for i in ours["items"]} == {str(sampled)}, path
             assert {i["producer_id"] for i in theirs["items"]} <= {str(elsewhere)}, path
+        sample = f"/campaigns/{cid}/sample"
+        assert (await client.get(sample, headers=elsewhere_inspector)).json()["total"] == 0
+        ours_sample = (await client.get(sample, headers=own_unit)).json()["items"]
+        assert {i["producer_id"] for i in ours_sample} == {str(sampled)}
+        # A campaign's figures are the campaign's; its minutes per producer only your units'.
+        reports = [
+            (await client.get(f"/campaigns/{cid}/report", headers=headers)).json()
+            for headers in (elsewhere_inspector, own_unit, {})
+        ]
+        assert [{p["producer_id"] for p in r["producers"]} for r in reports] == [
+            {str(elsewhere)},
+            {str(sampled)},
+            {str(elsewhere), str(sampled)},
+        ]
+        assert len({(r["findings"], r["producers_inspected"]) for r in reports}) == 1
         same_unit = await client.post(
             f"/visits/{visit_id}/findings",
             json={"findings": [{**finding, "id": fid}]},

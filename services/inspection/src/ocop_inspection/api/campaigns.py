@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
@@ -23,6 +24,7 @@ from ocop_inspection.api.common import (
     sort_param,
     use_case,
 )
+from ocop_inspection.usecases import inspector_units
 from ocop_runtime.paging import ListPage, page_of
 
 campaigns_router = APIRouter(tags=["campaigns"])
@@ -241,7 +243,17 @@ async def campaign_report(campaign_id: UUID, ctx: Ctx, who: Field_, ins: Ins) ->
     minutes of its visits."""
     if await store.get_campaign(ctx.pool, campaign_id) is None:
         raise not_found("campaign_id", f"campaign {campaign_id} does not exist")
-    return ReportOut.of(await ins.campaign_report(ctx.pool, campaign_id))
+    report = await ins.campaign_report(ctx.pool, campaign_id)
+    units = inspector_units(who)
+    if units is not None:
+        # The figures are the campaign's; the minutes per producer only those of your units.
+        yours = await store.producers_in_units(
+            ctx.pool, [p.producer_id for p in report.producers], units
+        )
+        report = replace(
+            report, producers=tuple(p for p in report.producers if p.producer_id in yours)
+        )
+    return ReportOut.of(report)
 
 
 @campaigns_router.post("/campaigns/{campaign_id}/report", response_model=ReportOut)

@@ -24,7 +24,7 @@ from ocop_inspection.api.common import (
     sort_param,
     use_case,
 )
-from ocop_inspection.usecases import DrawResult
+from ocop_inspection.usecases import DrawResult, inspector_units
 from ocop_runtime.audit import http_problem
 from ocop_runtime.paging import ListPage, page_of
 from ocop_runtime.refusals import RuleViolation
@@ -171,7 +171,10 @@ async def list_sample(
         cursor,
         limit,
         lambda k: store.list_sample(
-            ctx.pool, campaign_id, store.SampleFilter(producer_id, unit, method), k
+            ctx.pool,
+            campaign_id,
+            store.SampleFilter(producer_id, unit, method, units=inspector_units(who)),
+            k,
         ),
     )
     return SamplePage(

@@ -24,7 +24,7 @@ from ocop_inspection.store.campaigns import (
     save_report,
     update_campaign,
 )
-from ocop_inspection.store.common import Conn, producer_in_units
+from ocop_inspection.store.common import Conn, producer_in_units, producers_in_units
 from ocop_inspection.store.copies import (
     ProducerCopy,
     ProductCopy,
@@ -135,6 +135,7 @@ __all__ = [
     "list_sample",
     "list_visits",
     "producer_in_units",
+    "producers_in_units",
     "products_of",
     "remediations_of_findings",
     "report_facts",

@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from ocop_inspection import domain
-from ocop_inspection.store.common import Conn, loads, lock
+from ocop_inspection.store.common import Conn, in_units, loads, lock
 from ocop_runtime.paging import Keyset, Page, Query, Sort, fetch_page
 
 CAMPAIGN_SORTS = {
@@ -246,6 +246,7 @@ class SampleFilter:
     producer_id: UUID | None = None
     unit: str | None = None
     method: str | None = None
+    units: frozenset[str] | None = None  # the caller's (None: every unit)
 
 
 async def list_sample(
@@ -259,6 +260,7 @@ async def list_sample(
         q.add("unit = {}", f.unit)
     if f.method is not None:
         q.add("method = {}", f.method)
+    in_units(q, f.units)
     page = await fetch_page(
         conn,
         "SELECT product_id, producer_id, unit, method, risk, reasons, draw_id",

@@ -24,6 +24,14 @@ def in_units(q: Query, units: frozenset[str] | None, column: str = "producer_id"
         q.add(f"{column} IN ({_IN_UNITS})", sorted(units))
 
 
+async def producers_in_units(
+    conn: Conn, producer_ids: list[UUID], units: frozenset[str]
+) -> set[UUID]:
+    """Which of the producers are in ``units``."""
+    query = f"{_IN_UNITS.format('$1')} AND producer_id = ANY($2::uuid[])"
+    return {r["producer_id"] for r in await conn.fetch(query, sorted(units), producer_ids)}
+
+
 async def producer_in_units(conn: Conn, producer_id: UUID, units: frozenset[str] | None) -> bool:
     """Whether the producer is in ``units`` (None: every unit, always true)."""
     if units is None:
