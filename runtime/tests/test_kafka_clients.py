@@ -35,7 +35,6 @@ async def test_a_client_that_fails_to_start_is_closed_and_never_reported_unclose
             await start_client(client)
         del client
         gc.collect()
-        await asyncio.sleep(0)
     finally:
         loop.set_exception_handler(previous)
     assert [c.get("message") for c in reported] == []

@@ -187,6 +187,15 @@ async def _active(relay: OutboxRelay) -> bool:
     return relay.role == "active"
 
 
+async def _holding(relay: OutboxRelay, n: int) -> bool:
+    """Whether the relay's producer holds ``n`` records sent and not yet acknowledged."""
+    accumulator = getattr(relay._producer, "_message_accumulator", None)
+    if accumulator is None:
+        return False
+    batches = [b for q in accumulator._batches.values() for b in q]
+    return sum(len(b._msg_futures) for b in batches) == n
+
+
 async def _published(pool: asyncpg.Pool, n: int) -> bool:
     return bool(
         await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") >= n
@@ -354,10 +363,10 @@ async def test_a_relay_stopped_while_awaiting_acknowledgements_leaves_no_failure
                 pool, kafka_bootstrap, schema=schema, producer={"linger_ms": 60_000}
             ) as relay:
                 await relay.start()
-                await wait_until(lambda: _active(relay), timeout_seconds=10, what="the lock")
-                await asyncio.sleep(0.5)  # the pass has sent the rows and waits for the broker
+                await wait_until(
+                    lambda: _holding(relay, 3), timeout_seconds=10, what="the rows sent"
+                )
             gc.collect()
-            await asyncio.sleep(0)
             assert await _state(pool, ids) == ["pending"] * 3
     finally:
         loop.set_exception_handler(previous)

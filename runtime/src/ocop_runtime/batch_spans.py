@@ -9,15 +9,14 @@ batch. Used by the outbox relay (``publish``) and the batched consumer (``consum
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanKind, Tracer
+from opentelemetry.trace import Link, SpanKind, Tracer
 
-from ocop_runtime.telemetry import context_from
+from ocop_runtime.telemetry import CurrentSpan, context_from
 
 # The SDK keeps 128 links a span by default; more would be built only to be dropped.
 MAX_LINKS = 128
@@ -25,7 +24,6 @@ MAX_LINKS = 128
 Origin = tuple[str | None, str | None]  # (traceparent, tracestate) of one record
 
 
-@contextmanager
 def batch_span(
     tracer: Tracer,
     operation: str,
@@ -34,9 +32,10 @@ def batch_span(
     topics: Iterable[str],
     origins: Iterable[Origin],
     attributes: dict[str, Any],
-) -> Iterator[Span]:
+) -> CurrentSpan:
     """``{operation} {topic}`` when the batch has one topic (else ``operation``), under the
-    records' request when they share one, else linked to each request."""
+    records' request when they share one, else linked to each request; current in the
+    ``with`` block."""
     named = set(topics)
     traced = {(parent, state) for parent, state in origins if parent}
     attributes = {"messaging.system": "kafka", **attributes}
@@ -56,7 +55,6 @@ def batch_span(
             context = trace.get_current_span(context_from(traceparent, tracestate))
             if context.get_span_context().is_valid:
                 links.append(Link(context.get_span_context()))
-    with tracer.start_as_current_span(
-        name, context=parent, kind=kind, links=links, attributes=attributes
-    ) as span:
-        yield span
+    return CurrentSpan(
+        tracer.start_span(name, context=parent, kind=kind, links=links, attributes=attributes)
+    )

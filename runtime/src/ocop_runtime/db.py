@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -48,6 +48,13 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+def insert_statement(table: str, columns: Sequence[str]) -> str:
+    """``INSERT INTO table (columns) VALUES ($1, ...)``: the statement for the same column list
+    a ``COPY`` (``copy_records_to_table``) of the same rows takes."""
+    values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
 
 def use_case_span(name: str) -> CurrentSpan:

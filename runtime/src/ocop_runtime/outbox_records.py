@@ -12,11 +12,9 @@ command, one import), otherwise linked to each row's request (:mod:`ocop_runtime
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Span
 
 from ocop_contracts.envelope import (
     CONTENT_TYPE,
@@ -33,6 +31,7 @@ from ocop_contracts.envelope import (
     Headers,
 )
 from ocop_runtime import batch_spans as spans
+from ocop_runtime.telemetry import CurrentSpan
 
 _tracer = trace.get_tracer("ocop.outbox")
 _SPECVERSION = (H_SPECVERSION, SPECVERSION.encode())
@@ -60,7 +59,7 @@ def record_headers(row: Any) -> Headers:
     return headers
 
 
-def batch_span(rows: Sequence[Any]) -> AbstractContextManager[Span]:
+def batch_span(rows: Sequence[Any]) -> CurrentSpan:
     """One producer span around sending ``rows``: under their request when they share one,
     else linked to each request."""
     return spans.batch_span(

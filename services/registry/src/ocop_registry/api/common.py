@@ -22,9 +22,14 @@ COMMUNE = r"^[0-9]{5}$"
 DISTRICT = r"^[0-9]{3}$"
 
 
-async def get_registry(request: Request) -> Registry:
+def registry_of(request: Request) -> Registry:
+    """The service's use cases, for a route that takes the request instead of ``Reg``."""
     registry: Registry = request.app.state.registry
     return registry
+
+
+async def get_registry(request: Request) -> Registry:
+    return registry_of(request)
 
 
 Reg = Annotated[Registry, Depends(get_registry)]

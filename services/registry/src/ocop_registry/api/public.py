@@ -12,10 +12,9 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from ocop_registry import domain, store
-from ocop_registry.api.common import Ctx, Reg
+from ocop_registry.api.common import Ctx, Reg, registry_of
 from ocop_registry.domain import certificates as certs
 from ocop_registry.publishing import lookup_url
-from ocop_registry.usecases import Registry
 from ocop_runtime.app import context_of
 
 public_router = APIRouter(prefix="/public", tags=["public lookup"])
@@ -60,8 +59,7 @@ async def lookup_product(
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no OCOP product has the code {code!r}")
     product = view.product
-    registry: Registry = request.app.state.registry
-    day = as_of or registry.clock().date()
+    day = as_of or registry_of(request).clock().date()
     current = certs.certificate_on(view.certificates, day)
     household = view.producer_legal_form is domain.LegalForm.HOUSEHOLD_BUSINESS
     return PublicProduct(

@@ -10,46 +10,50 @@ from uuid import UUID
 import asyncpg
 
 from ocop_registry.domain.certificates import Certificate
+from ocop_runtime.db import insert_statement
 from ocop_runtime.paging import Conn
 
-_CERT = (
-    "id, number, product_id, star, level, decision_number, decision_date, valid_from,"
-    " valid_until, rulebook, score, replaces_id, revoked_on, revocation_grounds, expired_on"
+# The columns of a certificate, named as the fields of ``Certificate``.
+_CERT_COLUMNS = (
+    "id",
+    "number",
+    "product_id",
+    "star",
+    "level",
+    "decision_number",
+    "decision_date",
+    "valid_from",
+    "valid_until",
+    "rulebook",
+    "score",
+    "replaces_id",
+    "revoked_on",
+    "revocation_grounds",
+    "expired_on",
+)
+_CERT = ", ".join(_CERT_COLUMNS)
+_CERT_INSERT = (
+    insert_statement("certificates", (*_CERT_COLUMNS, "recorded_at"))
+    + " ON CONFLICT (id) DO NOTHING"
 )
 
 
 def certificate_columns(table: str, prefix: str) -> str:
     """The certificate's columns of ``table`` (an alias in a join), each named ``prefix`` and
     the column's name, for :func:`certificate_of` to read them back."""
-    return ", ".join(f"{table}.{c} AS {prefix}{c}" for c in _CERT.split(", "))
+    return ", ".join(f"{table}.{c} AS {prefix}{c}" for c in _CERT_COLUMNS)
 
 
 def certificate_of(r: asyncpg.Record, prefix: str = "") -> Certificate:
     """The certificate in ``r``'s columns (named ``prefix`` and the column's name)."""
-    return Certificate(
-        id=r[f"{prefix}id"],
-        number=r[f"{prefix}number"],
-        product_id=r[f"{prefix}product_id"],
-        star=r[f"{prefix}star"],
-        level=r[f"{prefix}level"],
-        decision_number=r[f"{prefix}decision_number"],
-        decision_date=r[f"{prefix}decision_date"],
-        valid_from=r[f"{prefix}valid_from"],
-        valid_until=r[f"{prefix}valid_until"],
-        rulebook=r[f"{prefix}rulebook"],
-        score=r[f"{prefix}score"],
-        replaces_id=r[f"{prefix}replaces_id"],
-        revoked_on=r[f"{prefix}revoked_on"],
-        revocation_grounds=tuple(r[f"{prefix}revocation_grounds"]),
-        expired_on=r[f"{prefix}expired_on"],
-    )
+    values = {c: r[f"{prefix}{c}"] for c in _CERT_COLUMNS}
+    values["revocation_grounds"] = tuple(values["revocation_grounds"])
+    return Certificate(**values)
 
 
 async def record_certificate(conn: asyncpg.Connection, c: Certificate, at: datetime) -> None:
     await conn.execute(
-        f"INSERT INTO certificates ({_CERT}, recorded_at) VALUES"
-        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        " ON CONFLICT (id) DO NOTHING",
+        _CERT_INSERT,
         c.id,
         c.number,
         c.product_id,

@@ -11,6 +11,7 @@ import asyncpg
 
 from ocop_registry.domain import LegalForm, Person, Producer
 from ocop_registry.store.scope import Scope, scope_clause, unit_clause
+from ocop_runtime.db import insert_statement
 from ocop_runtime.paging import Conn, Keyset, Page, Query, Sort, fetch_page
 
 _PRODUCER = (
@@ -49,12 +50,6 @@ def _producer(row: asyncpg.Record, contacts: Sequence[asyncpg.Record] = ()) -> P
     )
 
 
-_PRODUCER_INSERT = (
-    "INSERT INTO producers (id, name, legal_form, commune_code, version, registered_at,"
-    " updated_at, registration_number, address, district_code)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-)
-
 _PRODUCER_COLUMNS = (
     "id",
     "name",
@@ -67,6 +62,7 @@ _PRODUCER_COLUMNS = (
     "address",
     "district_code",
 )
+_PRODUCER_INSERT = insert_statement("producers", _PRODUCER_COLUMNS)
 
 
 def _producer_args(p: Producer) -> tuple[Any, ...]:

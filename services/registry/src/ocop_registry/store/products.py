@@ -16,6 +16,7 @@ from ocop_registry.domain.certificates import EXPIRING_WITHIN_DAYS, Certificate
 from ocop_registry.domain.products import Product
 from ocop_registry.store.certificates import certificate_columns, certificate_of
 from ocop_registry.store.scope import Scope, scope_clause, unit_clause
+from ocop_runtime.db import insert_statement
 from ocop_runtime.paging import Conn, Keyset, Page, Query, Sort, fetch_page
 
 _PRODUCT = (
@@ -54,12 +55,25 @@ async def next_code_sequence(conn: asyncpg.Connection, commune_code: str, year: 
     )
 
 
-_PRODUCT_INSERT = (
-    "INSERT INTO products (id, producer_id, name, name_key, public_code, classification,"
-    " product_set, sector, statistics_sector, commune_code, commune_valid_from, district_code,"
-    " registered_on, version, registered_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+_PRODUCT_COLUMNS = (
+    "id",
+    "producer_id",
+    "name",
+    "name_key",
+    "public_code",
+    "classification",
+    "product_set",
+    "sector",
+    "statistics_sector",
+    "commune_code",
+    "commune_valid_from",
+    "district_code",
+    "registered_on",
+    "version",
+    "registered_at",
+    "updated_at",
 )
+_PRODUCT_INSERT = insert_statement("products", _PRODUCT_COLUMNS)
 
 
 def _product_args(p: Product) -> tuple[Any, ...]:
@@ -85,26 +99,6 @@ def _product_args(p: Product) -> tuple[Any, ...]:
 
 async def insert_product(conn: asyncpg.Connection, p: Product) -> None:
     await conn.execute(_PRODUCT_INSERT, *_product_args(p))
-
-
-_PRODUCT_COLUMNS = (
-    "id",
-    "producer_id",
-    "name",
-    "name_key",
-    "public_code",
-    "classification",
-    "product_set",
-    "sector",
-    "statistics_sector",
-    "commune_code",
-    "commune_valid_from",
-    "district_code",
-    "registered_on",
-    "version",
-    "registered_at",
-    "updated_at",
-)
 
 
 async def insert_products(conn: asyncpg.Connection, products: Sequence[Product]) -> None:
